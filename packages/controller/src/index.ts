@@ -1,0 +1,2 @@
+/** pipod controller. */
+export {};

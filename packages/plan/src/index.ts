@@ -1,0 +1,6 @@
+/** Shared contract between the pipod builder and the in-pod runtime. */
+export * from './paths.ts';
+export * from './plan.ts';
+export * from './protocol.ts';
+export * from './subst.ts';
+export * from './names.ts';

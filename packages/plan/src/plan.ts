@@ -1,0 +1,161 @@
+/**
+ * The ExecutionPlan: the contract between the builder (which decides all it
+ * can before the Pod starts) and the supervisor (which decides the rest at run
+ * time). Strings may still hold Tekton run-time references such as
+ * `$(tasks.a.results.b)`; the supervisor substitutes them, nobody else.
+ */
+
+/** API version of the plan document. */
+export const PLAN_API_VERSION = 'pipod.dev/v1alpha1';
+
+/** Bumped on every incompatible change of the schema below. */
+export const PLAN_SCHEMA_VERSION = 1;
+
+/** A Tekton param or result value. */
+export type ParamValue = string | readonly string[] | Readonly<Record<string, string>>;
+
+/** The type of a param or result as Tekton declares it. */
+export type ValueType = 'string' | 'array' | 'object';
+
+/** Who started the run and what it is called (context.* variables). */
+export interface PlanRun {
+  readonly pipelineRunName: string;
+  readonly namespace: string;
+  readonly uid: string;
+  readonly pipelineName: string;
+  readonly serviceAccountName?: string;
+}
+
+/** Run-level time budgets in milliseconds; absent means no limit. */
+export interface PlanTimeouts {
+  readonly pipelineMs?: number;
+  readonly tasksMs?: number;
+  readonly finallyMs?: number;
+}
+
+/** A `when` expression; input and values may hold run-time references. */
+export interface PlanWhen {
+  readonly input: string;
+  readonly operator: 'in' | 'notin';
+  readonly values: readonly string[];
+}
+
+/** A declared result. */
+export interface PlanResultDecl {
+  readonly name: string;
+  readonly type: ValueType;
+}
+
+/** An environment variable whose value needs run-time substitution. */
+export interface PlanEnv {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** One step: runs in its own container, started by the supervisor. */
+export interface PlanStep {
+  /** Step name as written in the Task. */
+  readonly name: string;
+  /** Container name in the Pod (DNS-1123 label, unique in the Pod). */
+  readonly container: string;
+  readonly image: string;
+  /** Command and args after static substitution; empty command means the image's entrypoint was resolved into it by the builder. */
+  readonly command: readonly string[];
+  readonly args: readonly string[];
+  /** Script body after static substitution; when set, command/args hold the script's arguments only. */
+  readonly script?: string;
+  /** Environment entries that hold run-time references (others live in the container spec). */
+  readonly env: readonly PlanEnv[];
+  readonly workingDir?: string;
+  readonly onError: 'continue' | 'stopAndFail';
+  readonly timeoutMs?: number;
+  readonly results: readonly PlanResultDecl[];
+}
+
+/** A sidecar: wrapped, started with its scope, stopped when the scope ends. */
+export interface PlanSidecar {
+  readonly name: string;
+  readonly container: string;
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly args: readonly string[];
+  readonly script?: string;
+  readonly env: readonly PlanEnv[];
+  readonly workingDir?: string;
+  readonly readinessProbe?: PlanProbe;
+  readonly startupProbe?: PlanProbe;
+  readonly terminationGraceMs: number;
+}
+
+/** A probe with Kubernetes' timing fields, run by the sidecar wrapper. */
+export interface PlanProbe {
+  readonly handler:
+    | { readonly kind: 'exec'; readonly command: readonly string[] }
+    | { readonly kind: 'httpGet'; readonly host: string; readonly port: number; readonly path: string; readonly scheme: 'HTTP' | 'HTTPS'; readonly headers: readonly PlanEnv[] }
+    | { readonly kind: 'tcpSocket'; readonly host: string; readonly port: number }
+    | { readonly kind: 'grpc'; readonly port: number; readonly service?: string };
+  readonly initialDelayMs: number;
+  readonly periodMs: number;
+  readonly timeoutMs: number;
+  readonly failureThreshold: number;
+  readonly successThreshold: number;
+}
+
+/** One pipeline task (or one instance of a matrixed task). */
+export interface PlanTask {
+  /** Qualified pipeline task name (`parent.child` when nested); key in summaries and events. */
+  readonly name: string;
+  /** DNS-safe unique id used for directories and container names. */
+  readonly id: string;
+  readonly displayName?: string;
+  /** Name of the referenced Task, when there was one. */
+  readonly taskRef?: string;
+  /** Names of tasks (in the same list) that must finish first: runAfter plus result references. */
+  readonly dependsOn: readonly string[];
+  readonly when: readonly PlanWhen[];
+  readonly retries: number;
+  readonly timeoutMs?: number;
+  /** Task-level onError: `continue` lets the pipeline go on when the task fails. */
+  readonly onError: 'stopAndFail' | 'continue';
+  /** The task's params after static substitution (may hold run-time references). */
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly results: readonly PlanResultDecl[];
+  readonly steps: readonly PlanStep[];
+  readonly sidecars: readonly PlanSidecar[];
+}
+
+/** A pipeline result: a value template over task results. */
+export interface PlanPipelineResult {
+  readonly name: string;
+  readonly type: ValueType;
+  readonly value: ParamValue;
+}
+
+/** Knobs of the runtime that the builder sets. */
+export interface PlanSettings {
+  /** Time between SIGTERM and SIGKILL for a step that must stop. */
+  readonly stepGraceMs: number;
+  /** How often the supervisor and wrappers touch their heartbeat files. */
+  readonly heartbeatMs: number;
+  /** A heartbeat older than this means its writer is gone. */
+  readonly staleMs: number;
+}
+
+/** The whole plan. */
+export interface ExecutionPlan {
+  readonly apiVersion: typeof PLAN_API_VERSION;
+  readonly kind: 'ExecutionPlan';
+  readonly schemaVersion: typeof PLAN_SCHEMA_VERSION;
+  readonly run: PlanRun;
+  readonly timeouts: PlanTimeouts;
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly tasks: readonly PlanTask[];
+  readonly finally: readonly PlanTask[];
+  readonly results: readonly PlanPipelineResult[];
+  /** Pipeline-level sidecars: live for the whole run. */
+  readonly sidecars: readonly PlanSidecar[];
+  readonly settings: PlanSettings;
+}
+
+/** Default runtime knobs. */
+export const DEFAULT_SETTINGS: PlanSettings = { stepGraceMs: 5000, heartbeatMs: 2000, staleMs: 30000 };

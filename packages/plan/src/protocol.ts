@@ -1,0 +1,93 @@
+/**
+ * Messages exchanged through files between the supervisor and the wrappers,
+ * and the event stream the supervisor prints. Files are written to a temp
+ * name and renamed into place so a reader never sees half a message.
+ */
+import type { ParamValue } from './plan.ts';
+
+/** Supervisor → step/sidecar wrapper: run this, fully substituted. */
+export interface StartMessage {
+  readonly seq: number;
+  readonly task: string;
+  /** Zero-based attempt of the task (retry count). */
+  readonly attempt: number;
+  /** Argument vector to exec; a script has already been written to `scriptFile`. */
+  readonly argv: readonly string[];
+  /** Script body to write to `scriptFile` before exec (argv[0] is then that file). */
+  readonly script?: string;
+  readonly scriptFile?: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly workingDir?: string;
+  readonly timeoutMs?: number;
+  readonly graceMs: number;
+  /** Files to clear before the run (result files of a previous attempt). */
+  readonly exitCodeFile?: string;
+}
+
+/** Why a step's process ended the way it did. */
+export type StepEndReason = 'Completed' | 'Failed' | 'TimedOut' | 'Stopped' | 'StartFailed';
+
+/** Wrapper → supervisor: the process ended. */
+export interface DoneMessage {
+  readonly seq: number;
+  readonly exitCode: number;
+  readonly signal?: string;
+  readonly reason: StepEndReason;
+  readonly message?: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+/** Final status of a run. */
+export type RunStatus = 'Succeeded' | 'Failed' | 'Cancelled' | 'TimedOut';
+
+/** Final status of a task. */
+export type TaskStatus = 'Succeeded' | 'Failed' | 'Skipped' | 'Cancelled' | 'TimedOut';
+
+/** Outcome of one step in the summary. */
+export interface StepSummary {
+  readonly name: string;
+  readonly container: string;
+  readonly status: 'Succeeded' | 'Failed' | 'Skipped' | 'TimedOut' | 'Cancelled';
+  readonly exitCode?: number;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+}
+
+/** Outcome of one task in the summary. */
+export interface TaskSummary {
+  readonly status: TaskStatus;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly results: Readonly<Record<string, ParamValue>>;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly durationMs?: number;
+  readonly steps: readonly StepSummary[];
+  readonly finally?: boolean;
+}
+
+/** The summary printed at the end (also `pipod run -o json`). */
+export interface RunSummary {
+  readonly status: RunStatus;
+  readonly reason: string;
+  readonly durationMs: number;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly tasks: Readonly<Record<string, TaskSummary>>;
+  readonly results: Readonly<Record<string, ParamValue>>;
+}
+
+/** One line of the supervisor's event stream (JSON, one per line on stdout). */
+export type RunEvent =
+  | { readonly type: 'run.started'; readonly time: string; readonly pipeline: string; readonly tasks: readonly string[]; readonly finally: readonly string[] }
+  | { readonly type: 'task.started'; readonly time: string; readonly task: string; readonly attempt: number }
+  | { readonly type: 'task.retrying'; readonly time: string; readonly task: string; readonly attempt: number; readonly reason: string }
+  | { readonly type: 'task.skipped'; readonly time: string; readonly task: string; readonly reason: string }
+  | { readonly type: 'task.finished'; readonly time: string; readonly task: string; readonly status: TaskStatus; readonly reason: string; readonly attempts: number; readonly durationMs: number; readonly results: Readonly<Record<string, ParamValue>> }
+  | { readonly type: 'step.started'; readonly time: string; readonly task: string; readonly step: string; readonly container: string; readonly attempt: number }
+  | { readonly type: 'step.finished'; readonly time: string; readonly task: string; readonly step: string; readonly container: string; readonly attempt: number; readonly exitCode: number; readonly reason: StepEndReason }
+  | { readonly type: 'sidecar.ready'; readonly time: string; readonly task?: string; readonly sidecar: string; readonly container: string }
+  | { readonly type: 'sidecar.failed'; readonly time: string; readonly task?: string; readonly sidecar: string; readonly container: string; readonly reason: string }
+  | { readonly type: 'run.finished'; readonly time: string; readonly summary: RunSummary };
+

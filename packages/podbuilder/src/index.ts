@@ -1,0 +1,2 @@
+/** pipod podbuilder. */
+export {};
