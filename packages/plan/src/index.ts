@@ -4,3 +4,4 @@ export * from './plan.ts';
 export * from './protocol.ts';
 export * from './subst.ts';
 export * from './names.ts';
+export * from './errors.ts';

@@ -1,0 +1,5 @@
+/** Every command of the CLI, in help order. Add a module here to add a command. */
+import type { CommandModule } from 'yargs';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [];
