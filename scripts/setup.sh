@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian bookworm machine (as root) to build, test and run
+# pipod: host packages, podman configuration, npm dependencies, bundles, the
+# runtime image and the local test images. Idempotent; slow parts are cached
+# under .cache/ (keyed by version) and skipped when already done.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export DEBIAN_FRONTEND=noninteractive
+
+summary=()
+step() { # step NAME COMMAND... — runs and times one part
+  local name="$1"; shift
+  local t0=$SECONDS
+  echo "== $name"
+  "$@"
+  summary+=("$(printf '%-28s %4ss' "$name" $((SECONDS - t0)))")
+}
+
+as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+PACKAGES=(podman runc debootstrap busybox-static skopeo uidmap fuse-overlayfs slirp4netns
+  containernetworking-plugins dpkg-dev libc-bin ca-certificates tar gzip)
+
+host_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then echo "all ${#PACKAGES[@]} packages installed"; return; fi
+  echo "installing: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Sets KEY = VALUE under [SECTION] of a TOML file, leaving every other line alone.
+conf_set() {
+  local file="$1" section="$2" key="$3" value="$4" tmp
+  tmp="$(mktemp)"
+  awk -v sec="[$section]" -v key="$key" -v line="$key = $value" '
+    function flush() { if (insec && !done) { print line; done = 1 } }
+    /^[[:space:]]*\[/ { t = $0; gsub(/[[:space:]]/, "", t); if (insec) flush(); insec = (t == sec); if (insec) seen = 1; print; next }
+    insec && $0 ~ "^[[:space:]]*" key "[[:space:]]*=" { if (!done) { print line; done = 1 }; next }
+    { print }
+    END { if (insec) flush(); if (!seen) { print ""; print sec; print line } }
+  ' "$file" >"$tmp"
+  if ! cmp -s "$tmp" "$file"; then as_root cp "$tmp" "$file"; echo "set [$section] $key in $file"; fi
+  rm -f "$tmp"
+}
+
+containers_conf() {
+  # crun fails on this hybrid cgroup layout and raising rlimits is refused, hence runc and fixed ulimits.
+  local f=/etc/containers/containers.conf
+  as_root mkdir -p /etc/containers
+  [[ -f $f ]] || as_root touch "$f"
+  conf_set "$f" engine runtime '"runc"'
+  conf_set "$f" containers default_ulimits '["nofile=16384:16384", "nproc=4096:4096"]'
+  podman info --format '{{.Host.OCIRuntime.Name}}' | sed 's/^/podman runtime: /'
+}
+
+npm_deps() {
+  if [[ -f node_modules/.package-lock.json && ! package-lock.json -nt node_modules/.package-lock.json ]]; then
+    echo "node_modules up to date"
+  else
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+bundles() { node scripts/build.mjs; }
+
+runtime_image() {
+  PIPOD_QUIET= node scripts/runtime-image.mjs --load | grep -E '"(ref|archiveDigest|configDigest)"'
+}
+
+test_images() { bash scripts/test-images.sh; }
+
+t_all=$SECONDS
+step "host packages" host_packages
+step "containers.conf" containers_conf
+step "npm dependencies" npm_deps
+step "bundles" bundles
+step "runtime image" runtime_image
+step "test images" test_images
+echo "== done in $((SECONDS - t_all))s"
+printf '  %s\n' "${summary[@]}"
