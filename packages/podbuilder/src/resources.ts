@@ -1,0 +1,2 @@
+export * from './resources-quantity.ts';
+export * from './resources-peak.ts';
