@@ -1,0 +1,930 @@
+/**
+ * From loaded documents to an ExecutionPlan plus the per-container facts the
+ * Pod needs: picks the root document, resolves references, checks every
+ * cross-object rule (collecting all errors) and applies static substitution.
+ */
+import {
+  DEFAULT_SETTINGS, MAX_LABEL, PLAN_API_VERSION, PLAN_SCHEMA_VERSION, INIT_CONTAINER, SUPERVISOR_CONTAINER, TEKTON_RESULTS_DIR,
+  type ExecutionPlan, type ParamValue, type PlanEnv, type PlanResultDecl, type PlanSidecar, type PlanStep, type PlanTask, type PlanWhen,
+  type Resolver, dnsLabel, findRefs, normalizeRef, podLayout, resolveRef, shortHash, substitute, substituteArgs, substituteValue,
+} from '@pipod/plan';
+import { type DocSink, type Sink, viaField, viaIndex } from './errors.ts';
+import { type LoadedDocument, isRecord } from './load.ts';
+import {
+  type Binding, type ContainerSpec, type ParamSpec, type PipelineSpec, type PipelineTaskSpec, type RunSpec, type TaskSpec,
+  readMetadata, readPipelineSpec, readRun, readTaskSpec,
+} from './model.ts';
+import type { BuildOptions, RefResolver, ResolvedDocument } from './options.ts';
+import { type Raw, obj, typeOf } from './read.ts';
+import { isRunTimeRef, parseTaskRef, uuidFrom, walkStrings } from './refs.ts';
+
+/** Tekton's default pipeline (and TaskRun) timeout. */
+export const DEFAULT_TIMEOUT_MS = 3_600_000;
+
+/** A container of the Pod as the compiler decided it (the Pod writer adds the wrapper command). */
+export interface ContainerOut {
+  readonly name: string;
+  readonly kind: 'step' | 'sidecar';
+  readonly task: string;
+  readonly member: string;
+  readonly image: string;
+  readonly env: readonly Raw[];
+  readonly envFrom?: unknown;
+  readonly computeResources?: Raw;
+  readonly securityContext?: Raw;
+  readonly imagePullPolicy?: string;
+  readonly ports?: unknown;
+  readonly volumeMounts: readonly Raw[];
+}
+
+/** Everything the Pod writer needs besides the plan. */
+export interface PodParts {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly serviceAccountName?: string;
+  readonly podTemplate?: Raw;
+  readonly containers: readonly ContainerOut[];
+  readonly volumes: readonly Raw[];
+}
+
+/** Plan and pod parts of a valid input. */
+export interface Compiled {
+  readonly plan: ExecutionPlan;
+  readonly pod: PodParts;
+}
+
+/** The default RefResolver: documents given to the build, by name. */
+export function documentResolver(docs: readonly LoadedDocument[]): RefResolver {
+  const find = (kind: string, name: string): ResolvedDocument | undefined => {
+    const d = docs.find((x) => x.kind === kind && x.name === name);
+    return d ? { source: d.source, body: d.body } : undefined;
+  };
+  return { task: (n) => find('Task', n), pipeline: (n) => find('Pipeline', n) };
+}
+
+const PIPELINE_CONTEXT = new Set(['context.pipelineRun.name', 'context.pipelineRun.namespace', 'context.pipelineRun.uid', 'context.pipeline.name']);
+const TASK_CONTEXT = new Set([
+  ...PIPELINE_CONTEXT, 'context.taskRun.name', 'context.taskRun.namespace', 'context.taskRun.uid', 'context.task.name',
+  'context.task.retry-count', 'context.pipelineTask.retries',
+]);
+
+/** Static lookup plus a check that names undeclared things, for one scope (pipeline or task). */
+interface Scope {
+  readonly resolve: Resolver;
+  /** An error message for a reference this scope cannot have, or undefined. */
+  check(ref: string): string | undefined;
+}
+
+/** Finds which declared param a `params.…` reference names (names may contain dots). */
+function paramOf(ref: string, names: readonly string[]): { name: string; suffix: string } | undefined {
+  const rest = ref.slice('params.'.length);
+  let best: string | undefined;
+  for (const n of names) {
+    if (rest === n || rest.startsWith(`${n}.`) || rest.startsWith(`${n}[`)) {
+      if (best === undefined || n.length > best.length) best = n;
+    }
+  }
+  return best === undefined ? undefined : { name: best, suffix: rest.slice(best.length) };
+}
+
+const SINGLE_REF = /^\$\(\s*([^()\s]+?)\s*\)$/;
+
+/** Resolver for `params.*` over values that may themselves be run-time references (kept symbolic, with the index or key carried over). */
+function paramResolver(values: ReadonlyMap<string, ParamValue>): Resolver {
+  const names = [...values.keys()];
+  return (ref) => {
+    if (!ref.startsWith('params.')) return undefined;
+    const p = paramOf(ref, names);
+    if (!p) return undefined;
+    const v = values.get(p.name);
+    if (v === undefined) return undefined;
+    if (p.suffix === '' || p.suffix === '[*]') return v;
+    if (typeof v === 'string') {
+      const inner = SINGLE_REF.exec(v)?.[1];
+      if (inner !== undefined) return `$(${normalizeRef(inner).replace(/\[\*\]$/, '')}${p.suffix})`;
+      return undefined;
+    }
+    return resolveRef(`x${p.suffix}`, (r) => (r === 'x' ? v : undefined));
+  };
+}
+
+function mapResolve(m: ReadonlyMap<string, ParamValue>): Resolver {
+  return (ref) => m.get(ref);
+}
+
+function chain(...rs: Resolver[]): Resolver {
+  return (ref) => {
+    for (const r of rs) {
+      const v = r(ref);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+}
+
+/** Applies image rewrites by prefix. */
+export function mapImage(image: string, map: Readonly<Record<string, string>> | undefined): string {
+  if (!map) return image;
+  let best = '';
+  for (const from of Object.keys(map)) if (image.startsWith(from) && from.length > best.length) best = from;
+  return best === '' ? image : `${map[best] ?? ''}${image.slice(best.length)}`;
+}
+
+/** Assigns unique DNS-1123 names in order: the first holder keeps a name, later ones get a stable hash suffix. */
+class Names {
+  private readonly used = new Set<string>([INIT_CONTAINER, SUPERVISOR_CONTAINER]);
+  take(parts: readonly string[]): string {
+    let name = dnsLabel(parts);
+    let n = 0;
+    while (this.used.has(name)) {
+      n += 1;
+      const suffix = `-${shortHash(`${parts.join('\u0000')}#${n}`)}`;
+      name = dnsLabel(parts, MAX_LABEL - suffix.length) + suffix;
+    }
+    this.used.add(name);
+    return name;
+  }
+}
+
+/** One pipeline task with its Task resolved. */
+interface Resolved {
+  readonly pt: PipelineTaskSpec;
+  readonly spec: TaskSpec | undefined;
+  readonly embedded: boolean;
+  readonly taskName: string;
+}
+
+/** What a pipeline workspace is bound to for this run. */
+interface WsBinding {
+  readonly binding: Binding | undefined;
+  readonly subPath?: string;
+  readonly volume?: string;
+  readonly claim: string;
+}
+
+const SHEBANG_PREFIX = '#!/bin/sh\nset -e\n';
+
+/** The root of the build and what it runs. */
+interface Root {
+  readonly pipeline: PipelineSpec;
+  readonly pipelineName: string;
+  readonly run?: RunSpec;
+  /** Set when the whole run is one TaskRun (its name is the TaskRun's name). */
+  readonly taskRunName?: string;
+}
+
+function synthesizeFromTask(d: DocSink, spec: TaskSpec, taskName: string, ref: { name: string; path: string } | undefined, retries: number | undefined, timeoutMs: number | undefined): PipelineSpec {
+  const params = spec.params.map((p) => ({ name: p.name, value: p.type === 'string' ? `$(params.${p.name})` : `$(params.${p.name}[*])`, path: p.path }));
+  const pt: PipelineTaskSpec = {
+    index: 0, isFinally: false, path: spec.path, name: taskName,
+    ...(ref ? { taskRef: ref } : { taskSpec: spec }),
+    runAfter: [], params, workspaces: spec.workspaces.map((w) => ({ name: w.name, workspace: w.name, path: w.path })),
+    when: [], ...(timeoutMs !== undefined ? { timeoutMs } : {}), retries: retries ?? 0, onError: 'stopAndFail', raw: {},
+  };
+  void d;
+  return {
+    source: spec.source, path: spec.path, params: spec.params,
+    workspaces: spec.workspaces.map((w) => ({ name: w.name, optional: w.optional, path: w.path })),
+    tasks: [pt], finally: [], results: [],
+  };
+}
+
+/** Compiles loaded documents; returns undefined when there were errors (all of them in the sink). */
+export function compile(docs: readonly LoadedDocument[], options: BuildOptions, sink: Sink): Compiled | undefined {
+  const resolver = options.resolver ?? documentResolver(docs);
+  const taskCache = new Map<string, TaskSpec | undefined>();
+  const readTaskDoc = (r: ResolvedDocument): TaskSpec | undefined => {
+    if (taskCache.has(r.source)) return taskCache.get(r.source);
+    const d = sink.at(r.source);
+    readMetadata(d, r.body, false);
+    const spec = obj(d, r.body, 'spec', '', true);
+    const t = spec ? readTaskSpec(d, spec, 'spec') : undefined;
+    taskCache.set(r.source, t);
+    return t;
+  };
+  const pipelineCache = new Map<string, PipelineSpec | undefined>();
+  const readPipelineDoc = (r: ResolvedDocument): PipelineSpec | undefined => {
+    if (pipelineCache.has(r.source)) return pipelineCache.get(r.source);
+    const d = sink.at(r.source);
+    readMetadata(d, r.body, false);
+    const spec = obj(d, r.body, 'spec', '', true);
+    const p = spec ? readPipelineSpec(d, spec, 'spec') : undefined;
+    pipelineCache.set(r.source, p);
+    return p;
+  };
+
+  // Every document is checked, used or not, so a file of Tasks validates on its own.
+  const runs: RunSpec[] = [];
+  for (const doc of docs) {
+    if (doc.kind === 'Task') readTaskDoc({ source: doc.source, body: doc.body });
+    else if (doc.kind === 'Pipeline') readPipelineDoc({ source: doc.source, body: doc.body });
+    else runs.push(readRun(sink.at(doc.source), doc.kind, doc.body));
+  }
+
+  const root = pickRoot(docs, runs, sink, resolver, readTaskDoc, readPipelineDoc);
+  if (!root) return undefined;
+  const { pipeline, run } = root;
+  const pd = sink.at(pipeline.source);
+  const rd = run ? sink.at(run.source) : pd;
+  const od = sink.at('options');
+
+  // --- run identity
+  const runName = options.runName ?? run?.name ?? (run?.generateName !== undefined ? `${run.generateName}${shortHash(JSON.stringify(docs.map((x) => x.body)), 5)}` : `${root.pipelineName}-run`);
+  const namespace = options.namespace ?? run?.namespace ?? 'default';
+  const uid = options.uid ?? uuidFrom(shortHash(`${namespace}/${runName}`, 32));
+  const serviceAccountName = run?.serviceAccountName;
+
+  // --- pipeline params: defaults < run values < options
+  const pparams = new Map<string, ParamValue>();
+  const pspecs = new Map(pipeline.params.map((p) => [p.name, p]));
+  for (const p of pipeline.params) if (p.default !== undefined) pparams.set(p.name, p.default);
+  for (const p of run?.params ?? []) {
+    const spec = pspecs.get(p.name);
+    if (!spec) {
+      rd.warn(viaField(p.path, 'name'), `param "${p.name}" is not declared by the pipeline and is ignored`);
+      continue;
+    }
+    if (p.value === undefined) continue;
+    if (typeOf(p.value) !== spec.type) {
+      rd.error(viaField(p.path, 'value'), `param "${p.name}" is declared ${spec.type} but the value given is ${typeOf(p.value)}`);
+      continue;
+    }
+    pparams.set(p.name, p.value);
+  }
+  for (const [name, raw] of Object.entries(options.params ?? {})) {
+    const spec = pspecs.get(name);
+    if (!spec) {
+      od.error(viaField('params', name), `the pipeline declares no param "${name}"`);
+      continue;
+    }
+    const v = coerceParam(raw, spec);
+    if (v === undefined) {
+      od.error(viaField('params', name), `param "${name}" is declared ${spec.type}; give ${spec.type === 'array' ? 'a JSON list or comma-separated values' : 'a JSON object or k=v,k2=v2'}`);
+      continue;
+    }
+    pparams.set(name, v);
+  }
+  for (const p of pipeline.params) {
+    const v = pparams.get(p.name);
+    if (v === undefined) {
+      if (run) rd.error('spec.params', `missing value for required param "${p.name}" (declared at ${pipeline.source} ${p.path})`);
+      else pd.error(p.path, `param "${p.name}" has no default and no value was given (use -p ${p.name}=VALUE)`);
+      continue;
+    }
+    checkEnumAndKeys(p.type === 'string' && run ? rd : pd, p, v, run ? 'spec.params' : p.path);
+  }
+
+  // --- pipeline workspaces
+  const wsBind = new Map<string, WsBinding>();
+  const pws = new Map(pipeline.workspaces.map((w) => [w.name, w]));
+  for (const w of run?.workspaces ?? []) {
+    if (!pws.has(w.name)) rd.error(viaField(w.path, 'name'), `workspace "${w.name}" is not declared by the pipeline`);
+  }
+  for (const name of Object.keys(options.workspaces ?? {})) {
+    if (!pws.has(name)) od.error(viaField('workspaces', name), `the pipeline declares no workspace "${name}"`);
+  }
+  for (const w of pipeline.workspaces) {
+    const o = options.workspaces?.[w.name];
+    const given = run?.workspaces.find((x) => x.name === w.name);
+    let binding: Binding | undefined;
+    let subPath: string | undefined;
+    if (o) {
+      binding = o.kind === 'emptyDir' ? { kind: 'emptyDir', spec: {} }
+        : o.kind === 'hostPath' ? { kind: 'hostPath', path: o.path }
+          : o.kind === 'persistentVolumeClaim' ? { kind: 'persistentVolumeClaim', claimName: o.claimName, readOnly: false }
+            : o.kind === 'configMap' ? { kind: 'configMap', spec: { name: o.name } }
+              : { kind: 'secret', spec: { secretName: o.name } };
+    } else if (given) {
+      binding = given.binding;
+      subPath = given.subPath;
+    } else if (!w.optional) {
+      binding = { kind: 'emptyDir', spec: {} };
+      rd.warn(run ? 'spec.workspaces' : w.path, `workspace "${w.name}" is not bound; it becomes an emptyDir shared by the tasks in the pod`);
+    }
+    const claim = binding?.kind === 'persistentVolumeClaim' ? binding.claimName : '';
+    wsBind.set(w.name, { binding, ...(subPath !== undefined ? { subPath } : {}), claim, ...(binding ? { volume: dnsLabel(['ws', w.name]) } : {}) });
+  }
+
+  // --- static scope of the pipeline
+  const pipelineContext = new Map<string, ParamValue>([
+    ['context.pipelineRun.name', runName], ['context.pipelineRun.namespace', namespace], ['context.pipelineRun.uid', uid],
+    ['context.pipeline.name', root.pipelineName],
+  ]);
+  const pwsValues = new Map<string, ParamValue>();
+  for (const w of pipeline.workspaces) pwsValues.set(`workspaces.${w.name}.bound`, wsBind.get(w.name)?.binding ? 'true' : 'false');
+  const pipelineParamNames = pipeline.params.map((p) => p.name);
+  const pipelineScope: Scope = {
+    resolve: chain(paramResolver(pparams), mapResolve(pipelineContext), mapResolve(pwsValues)),
+    check(ref) {
+      if (ref.startsWith('params.')) return paramOf(ref, pipelineParamNames) ? undefined : `undeclared param "${ref.slice(7).split(/[.[]/)[0] ?? ''}" (the pipeline declares ${list(pipelineParamNames)})`;
+      if (ref.startsWith('context.')) return TASK_CONTEXT.has(ref) ? undefined : `unknown context variable "${ref}"`;
+      if (ref.startsWith('workspaces.')) {
+        const [, w, attr] = ref.split('.');
+        if (!pws.has(w ?? '')) return `undeclared workspace "${w ?? ''}"`;
+        if (attr !== 'bound') return `only $(workspaces.${w ?? ''}.bound) is available in a pipeline`;
+      }
+      return undefined;
+    },
+  };
+  const substIn = (d: DocSink, scope: Scope, text: string, path: string): string => {
+    for (const ref of findRefs(text)) {
+      const msg = scope.check(ref);
+      if (msg !== undefined) d.error(path, msg);
+    }
+    return substitute(text, scope.resolve);
+  };
+  const substArgsIn = (d: DocSink, scope: Scope, args: readonly string[], path: string): string[] => {
+    args.forEach((a, i) => { for (const ref of findRefs(a)) { const m = scope.check(ref); if (m !== undefined) d.error(viaIndex(path, i), m); } });
+    return substituteArgs(args, scope.resolve);
+  };
+  const substValueIn = (d: DocSink, scope: Scope, v: ParamValue, path: string): ParamValue => {
+    walkStrings(v, path, (s, p) => { for (const ref of findRefs(s)) { const m = scope.check(ref); if (m !== undefined) d.error(p, m); } });
+    return substituteValue(v, scope.resolve);
+  };
+
+  // --- resolve tasks
+  const resolveTask = (pt: PipelineTaskSpec): Resolved => {
+    if (pt.taskSpec) return { pt, spec: pt.taskSpec, embedded: !pt.taskRef || pt.taskRef.name === '' ? true : false, taskName: pt.taskRef?.name ?? pt.name };
+    if (pt.taskRef) {
+      const doc = resolver.task(pt.taskRef.name);
+      if (!doc) {
+        pd.error(pt.taskRef.path, `unknown task "${pt.taskRef.name}": no Task of that name among the documents given`);
+        return { pt, spec: undefined, embedded: false, taskName: pt.taskRef.name };
+      }
+      return { pt, spec: readTaskDoc(doc), embedded: false, taskName: pt.taskRef.name };
+    }
+    return { pt, spec: undefined, embedded: false, taskName: pt.name };
+  };
+  const tasks = pipeline.tasks.map(resolveTask);
+  const fin = pipeline.finally.map(resolveTask);
+  const byName = new Map<string, Resolved>();
+  for (const r of [...tasks, ...fin]) if (!byName.has(r.pt.name)) byName.set(r.pt.name, r);
+
+  // --- dependencies and task references
+  const deps = new Map<string, string[]>();
+  for (const r of [...tasks, ...fin]) {
+    const pt = r.pt;
+    const set: string[] = [];
+    const add = (n: string): void => { if (!set.includes(n)) set.push(n); };
+    for (const ra of pt.runAfter) {
+      const target = byName.get(ra.name);
+      if (ra.name === pt.name) pd.error(ra.path, `task "${pt.name}" cannot run after itself`);
+      else if (!target) pd.error(ra.path, `runAfter names unknown pipeline task "${ra.name}"`);
+      else if (target.pt.isFinally) pd.error(ra.path, `runAfter cannot name finally task "${ra.name}"`);
+      else add(ra.name);
+    }
+    walkStrings(pt.raw, pt.path, (s, path) => {
+      for (const ref of findRefs(s)) {
+        const tr = parseTaskRef(ref);
+        if (!tr) continue;
+        const msg = checkTaskRef(tr, pt, byName);
+        if (msg !== undefined) { pd.error(path, msg); continue; }
+        if (tr.kind === 'result' && !pt.isFinally) add(tr.task);
+      }
+    });
+    deps.set(pt.name, set);
+  }
+  for (const res of pipeline.results) {
+    if (res.value === undefined) continue;
+    walkStrings(res.value, viaField(res.path, 'value'), (s, path) => {
+      for (const ref of findRefs(s)) {
+        const tr = parseTaskRef(ref);
+        if (!tr) continue;
+        if (tr.kind !== 'result') { pd.error(path, `pipeline results can only reference task results, not $(${ref})`); continue; }
+        const t = byName.get(tr.task);
+        if (!t) pd.error(path, `result reference names unknown pipeline task "${tr.task}"`);
+        else if (t.spec && !t.spec.results.some((x) => x.name === tr.result)) pd.error(path, `task "${tr.task}" does not declare result "${tr.result}"`);
+      }
+    });
+  }
+  reportCycles(pd, pipeline, tasks.map((t) => t.pt.name), deps);
+
+  // --- taskRunSpecs: one pod, one service account
+  for (const s of run?.taskRunSpecs ?? []) {
+    if (!byName.has(s.pipelineTaskName)) rd.error(viaField(s.path, 'pipelineTaskName'), `unknown pipeline task "${s.pipelineTaskName}"`);
+    if (s.serviceAccountName !== undefined && s.serviceAccountName !== (serviceAccountName ?? 'default')) {
+      rd.error(viaField(s.path, 'serviceAccountName'), `one pod has one service account: task "${s.pipelineTaskName}" cannot use "${s.serviceAccountName}" while the run uses "${serviceAccountName ?? 'default'}"`);
+    }
+  }
+
+  // --- timeouts
+  const pipelineMs = run?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const tasksMs = run?.tasksTimeoutMs;
+  const finallyMs = run?.finallyTimeoutMs;
+  if (pipelineMs > 0 && ((tasksMs ?? 0) > pipelineMs || (finallyMs ?? 0) > pipelineMs || (tasksMs ?? 0) + (finallyMs ?? 0) > pipelineMs)) {
+    rd.error('spec.timeouts', 'tasks and finally timeouts together must not exceed the pipeline timeout');
+  }
+
+  // --- tasks
+  const ids = new Names();
+  const containerNames = new Names();
+  const containers: ContainerOut[] = [];
+  const volumes: Raw[] = [];
+  const usedWorkspaces = new Set<string>();
+  const annotationMap: Record<string, Record<string, string>> = {};
+
+  const compileTask = (r: Resolved): PlanTask | undefined => {
+    const { pt, spec } = r;
+    const id = ids.take([pt.name]);
+    // pipeline-scope substitution of what the pipeline task says
+    const given = new Map<string, ParamValue>();
+    const givenPath = new Map<string, string>();
+    for (const p of pt.params) {
+      if (p.value === undefined) continue;
+      given.set(p.name, substValueIn(pd, pipelineScope, p.value, viaField(p.path, 'value')));
+      givenPath.set(p.name, viaField(p.path, 'value'));
+    }
+    const when: PlanWhen[] = pt.when.map((w) => ({
+      input: substIn(pd, pipelineScope, w.input, viaField(w.path, 'input')),
+      operator: w.operator,
+      values: substArgsIn(pd, pipelineScope, w.values, viaField(w.path, 'values')),
+    }));
+    if (!spec) return undefined;
+    const td = sink.at(spec.source);
+
+    // task params
+    const tparams = new Map<string, ParamValue>();
+    for (const ps of spec.params) {
+      const v = given.get(ps.name) ?? ps.default;
+      if (v === undefined) {
+        pd.error(viaField(pt.path, 'params'), `missing value for required param "${ps.name}" of task "${r.taskName}"`);
+        continue;
+      }
+      const vp = givenPath.get(ps.name);
+      if (given.has(ps.name) && vp !== undefined) {
+        const msg = typeMismatch(ps, v, byName);
+        if (msg !== undefined) { pd.error(vp, `param "${ps.name}" of task "${r.taskName}" ${msg}`); continue; }
+        checkEnumAndKeys(pd, ps, v, vp);
+      }
+      tparams.set(ps.name, v);
+    }
+    if (!r.embedded) {
+      for (const p of pt.params) {
+        if (!spec.params.some((x) => x.name === p.name)) pd.warn(viaField(p.path, 'name'), `task "${r.taskName}" declares no param "${p.name}"; it is ignored`);
+      }
+    }
+
+    // workspaces
+    interface TaskWs { mountPath: string; bound: boolean; volume?: string; subPath?: string; readOnly: boolean; claim: string }
+    const tws = new Map<string, TaskWs>();
+    for (const b of pt.workspaces) {
+      if (!spec.workspaces.some((w) => w.name === b.name)) pd.error(viaField(b.path, 'name'), `task "${r.taskName}" declares no workspace "${b.name}"`);
+      if (!pws.has(b.workspace)) pd.error(viaField(b.path, 'workspace'), `the pipeline declares no workspace "${b.workspace}"`);
+    }
+    for (const w of spec.workspaces) {
+      const mountPath = w.mountPath ?? `/workspace/${w.name}`;
+      const b = pt.workspaces.find((x) => x.name === w.name);
+      const pb = b ? wsBind.get(b.workspace) : undefined;
+      if (!b || !pws.has(b.workspace)) {
+        if (!w.optional && !(b && !pws.has(b.workspace))) pd.error(viaField(pt.path, 'workspaces'), `task "${r.taskName}" needs workspace "${w.name}" but the pipeline task does not bind it`);
+        tws.set(w.name, { mountPath: '', bound: false, readOnly: w.readOnly, claim: '' });
+        continue;
+      }
+      if (!pb?.binding) {
+        if (!w.optional) pd.error(viaField(b.path, 'workspace'), `task "${r.taskName}" needs workspace "${w.name}" but optional pipeline workspace "${b.workspace}" is not given by the run`);
+        tws.set(w.name, { mountPath: '', bound: false, readOnly: w.readOnly, claim: '' });
+        continue;
+      }
+      usedWorkspaces.add(b.workspace);
+      const subPath = [pb.subPath, b.subPath].filter((s): s is string => s !== undefined && s !== '').join('/');
+      tws.set(w.name, { mountPath, bound: true, ...(pb.volume !== undefined ? { volume: pb.volume } : {}), ...(subPath !== '' ? { subPath } : {}), readOnly: w.readOnly, claim: pb.claim });
+    }
+
+    // task scope
+    const taskRunName = root.taskRunName ?? `${runName}-${pt.name}`;
+    const values = new Map<string, ParamValue>([
+      ...pipelineContext,
+      ['context.taskRun.name', taskRunName], ['context.taskRun.namespace', namespace],
+      ['context.taskRun.uid', uuidFrom(shortHash(`${uid}/${taskRunName}`, 32))],
+      ['context.task.name', r.taskName], ['context.pipelineTask.retries', String(pt.retries)],
+    ]);
+    for (const [n, w] of tws) {
+      values.set(`workspaces.${n}.path`, w.mountPath);
+      values.set(`workspaces.${n}.bound`, w.bound ? 'true' : 'false');
+      values.set(`workspaces.${n}.claim`, w.claim);
+      values.set(`workspaces.${n}.volume`, w.volume ?? '');
+    }
+    for (const res of spec.results) values.set(`results.${res.name}.path`, `${TEKTON_RESULTS_DIR}/${res.name}`);
+    const stepNames = spec.steps.map((s) => s.name);
+    for (const s of stepNames) {
+      values.set(`steps.${s}.exitCode.path`, podLayout.stepExitCodeFile(id, s));
+      values.set(`steps.step-${s}.exitCode.path`, podLayout.stepExitCodeFile(id, s));
+    }
+    const taskParamNames = spec.params.map((p) => p.name);
+    const propagated = r.embedded ? pipelineParamNames.filter((n) => !taskParamNames.includes(n)) : [];
+    const declaredWs = spec.workspaces.map((w) => w.name);
+    const taskScope = (step?: ContainerSpec): Scope => ({
+      resolve: chain(
+        paramResolver(tparams),
+        r.embedded ? paramResolver(new Map([...pparams].filter(([k]) => propagated.includes(k)))) : () => undefined,
+        mapResolve(values),
+        step ? mapResolve(new Map(step.results.map((x) => [`step.results.${x.name}.path`, `${podLayout.stepResultsDir(id, step.name)}/${x.name}`]))) : () => undefined,
+      ),
+      check(ref) {
+        if (ref.startsWith('params.')) {
+          return paramOf(ref, taskParamNames) || paramOf(ref, propagated) ? undefined : `undeclared param "${ref.slice(7).split(/[.[]/)[0] ?? ''}" (the task declares ${list(taskParamNames)})`;
+        }
+        if (ref.startsWith('workspaces.')) {
+          const [, w, attr] = ref.split('.');
+          if (!declaredWs.includes(w ?? '')) return `undeclared workspace "${w ?? ''}" (the task declares ${list(declaredWs)})`;
+          if (!['path', 'bound', 'claim', 'volume'].includes(attr ?? '')) return `unknown workspace variable "${ref}"`;
+          return undefined;
+        }
+        if (ref.startsWith('results.')) {
+          const m = /^results\.([^.]+)\.path$/.exec(ref);
+          if (!m) return `unknown result variable "${ref}"`;
+          return spec.results.some((x) => x.name === m[1]) ? undefined : `undeclared result "${m[1] ?? ''}"`;
+        }
+        if (ref.startsWith('step.results.')) {
+          const m = /^step\.results\.([^.]+)\.path$/.exec(ref);
+          if (!m || !step) return `unknown step result variable "${ref}"`;
+          return step.results.some((x) => x.name === m[1]) ? undefined : `step "${step.name}" declares no result "${m[1] ?? ''}"`;
+        }
+        if (ref.startsWith('steps.')) {
+          const m = /^steps\.([^.]+)\.(exitCode\.path|results\.[^.]+.*)$/.exec(ref);
+          if (!m) return `unknown step variable "${ref}"`;
+          const s = m[1] ?? '';
+          if (!stepNames.includes(s) && !(s.startsWith('step-') && stepNames.includes(s.slice(5)))) return `unknown step "${s}"`;
+          return undefined;
+        }
+        if (ref.startsWith('context.')) return TASK_CONTEXT.has(ref) ? undefined : `unknown context variable "${ref}"`;
+        return undefined;
+      },
+    });
+
+    // volumes of the task, renamed per task so two tasks' volumes never collide
+    const volNames = new Map<string, string>();
+    for (const v of spec.volumes) {
+      const name = dnsLabel([id, v.name]);
+      volNames.set(v.name, name);
+      const sv = substituteRaw(td, taskScope(), v.raw, v.path, substIn) as Record<string, unknown>;
+      volumes.push({ ...sv, name });
+    }
+
+    const baseMounts = (step: ContainerSpec): Raw[] => {
+      const mounts: Raw[] = [{ name: 'pipod', mountPath: podLayout.root }];
+      if (step.kind === 'step') mounts.push({ name: 'pipod', mountPath: TEKTON_RESULTS_DIR, subPath: podLayout.taskResultsSubPath(id) });
+      for (const [, w] of tws) {
+        if (!w.bound || w.volume === undefined) continue;
+        mounts.push({ name: w.volume, mountPath: w.mountPath, ...(w.subPath !== undefined ? { subPath: w.subPath } : {}), ...(w.readOnly ? { readOnly: true } : {}) });
+      }
+      for (const m of step.volumeMounts) {
+        const vn = volNames.get(m.name);
+        if (vn === undefined) { td.error(viaField(m.path, 'name'), `volume "${m.name}" is not declared in the task's volumes`); continue; }
+        mounts.push({ ...substituteRaw(td, taskScope(step), m.raw, m.path, substIn) as Record<string, unknown>, name: vn });
+      }
+      return mounts;
+    };
+
+    const compileContainer = (c: ContainerSpec): { name: string; image: string; command: string[]; args: string[]; script?: string; env: PlanEnv[]; workingDir?: string } => {
+      const scope = taskScope(c);
+      const container = containerNames.take([id, c.name]);
+      annotationMap[container] = c.kind === 'step' ? { step: c.name, task: pt.name } : { sidecar: c.name, task: pt.name };
+      let image = substIn(td, scope, c.image ?? '', c.imagePath);
+      const rt = findRefs(image).filter(isRunTimeRef);
+      if (rt.length > 0) {
+        td.error(c.imagePath, `image depends on the run-time value $(${rt[0] ?? ''})${pt.name !== r.taskName || r.embedded ? '' : ''} (pipeline task "${pt.name}"); one pod needs every image before it starts`);
+      }
+      image = mapImage(image, options.imageMap);
+      let command: string[] = [];
+      let args: string[] = c.args ? substArgsIn(td, scope, c.args, viaField(c.path, 'args')) : [];
+      let script: string | undefined;
+      if (c.script !== undefined) {
+        const body = substIn(td, scope, c.script, viaField(c.path, 'script'));
+        script = body.startsWith('#!') ? body : SHEBANG_PREFIX + body;
+      } else if (c.command) {
+        command = substArgsIn(td, scope, c.command, viaField(c.path, 'command'));
+      } else if (image !== '' && rt.length === 0) {
+        let cfg: { entrypoint: readonly string[]; cmd: readonly string[] } | undefined;
+        let why = 'no image config resolver was given';
+        if (options.imageConfigResolver) {
+          try {
+            cfg = options.imageConfigResolver.resolve(image);
+            why = 'the image is unknown';
+          } catch (e) {
+            why = e instanceof Error ? e.message : String(e);
+          }
+        }
+        if (!cfg) {
+          td.error(c.path, `${c.kind} "${c.name}" has neither command nor script and the entrypoint of image "${image}" could not be resolved: ${why}`);
+        } else {
+          command = [...cfg.entrypoint];
+          if (!c.args) args = [...cfg.cmd];
+          if (command.length === 0) { command = args; args = []; }
+        }
+      }
+      const env: PlanEnv[] = [];
+      const staticEnv: Raw[] = [];
+      for (const e of c.env) {
+        if (e.valueFrom) { staticEnv.push({ name: e.name, valueFrom: substituteRaw(td, scope, e.valueFrom, viaField(e.path, 'valueFrom'), substIn) }); continue; }
+        const value = substIn(td, scope, e.value ?? '', viaField(e.path, 'value'));
+        if (findRefs(value).some(isRunTimeRef)) env.push({ name: e.name, value });
+        else staticEnv.push({ name: e.name, value });
+      }
+      const workingDir = c.workingDir !== undefined ? substIn(td, scope, c.workingDir, viaField(c.path, 'workingDir')) : undefined;
+      containers.push({
+        name: container, kind: c.kind, task: pt.name, member: c.name, image, env: staticEnv,
+        ...(c.envFrom !== undefined ? { envFrom: substituteRaw(td, scope, c.envFrom, viaField(c.path, 'envFrom'), substIn) } : {}),
+        ...(c.computeResources ? { computeResources: c.computeResources } : {}),
+        ...(c.securityContext ? { securityContext: c.securityContext } : {}),
+        ...(c.imagePullPolicy !== undefined ? { imagePullPolicy: c.imagePullPolicy } : {}),
+        ...(c.ports !== undefined ? { ports: c.ports } : {}),
+        volumeMounts: baseMounts(c),
+      });
+      return { name: container, image, command, args, ...(script !== undefined ? { script } : {}), env, ...(workingDir !== undefined && workingDir !== '' ? { workingDir } : {}) };
+    };
+
+    const steps: PlanStep[] = spec.steps.map((s) => {
+      const c = compileContainer(s);
+      return {
+        name: s.name, container: c.name, image: c.image, command: c.command, args: c.args, ...(c.script !== undefined ? { script: c.script } : {}),
+        env: c.env, ...(c.workingDir !== undefined ? { workingDir: c.workingDir } : {}), onError: s.onError ?? 'stopAndFail',
+        ...(s.timeoutMs !== undefined && s.timeoutMs > 0 ? { timeoutMs: s.timeoutMs } : {}),
+        results: s.results.map((x): PlanResultDecl => ({ name: x.name, type: x.type })),
+      };
+    });
+    const sidecars: PlanSidecar[] = spec.sidecars.map((s) => {
+      const c = compileContainer(s);
+      return {
+        name: s.name, container: c.name, image: c.image, command: c.command, args: c.args, ...(c.script !== undefined ? { script: c.script } : {}),
+        env: c.env, ...(c.workingDir !== undefined ? { workingDir: c.workingDir } : {}),
+        ...(s.readinessProbe ? { readinessProbe: s.readinessProbe } : {}), ...(s.startupProbe ? { startupProbe: s.startupProbe } : {}),
+        terminationGraceMs: DEFAULT_SETTINGS.stepGraceMs,
+      };
+    });
+    const planParams: Record<string, ParamValue> = {};
+    for (const [k, v] of tparams) planParams[k] = v;
+    return {
+      name: pt.name, id, ...(pt.displayName !== undefined ? { displayName: pt.displayName } : spec.displayName !== undefined ? { displayName: spec.displayName } : {}),
+      ...(pt.taskRef ? { taskRef: pt.taskRef.name } : {}),
+      dependsOn: deps.get(pt.name) ?? [], when, retries: pt.retries,
+      ...(pt.timeoutMs !== undefined && pt.timeoutMs > 0 ? { timeoutMs: pt.timeoutMs } : {}),
+      onError: pt.onError, params: planParams,
+      results: spec.results.map((x) => ({ name: x.name, type: x.type })), steps, sidecars,
+    };
+  };
+  const planTasks = tasks.map(compileTask);
+  const planFinally = fin.map(compileTask);
+
+  for (const w of pipeline.workspaces) {
+    const b = wsBind.get(w.name);
+    if (!b?.binding || b.volume === undefined || !usedWorkspaces.has(w.name)) continue;
+    volumes.push(workspaceVolume(b.volume, b.binding));
+  }
+  const results = pipeline.results.map((res) => ({
+    name: res.name, type: res.type, value: res.value === undefined ? '' : substValueIn(pd, pipelineScope, res.value, viaField(res.path, 'value')),
+  }));
+
+  if (sink.errors.length > 0) return undefined;
+  const plan: ExecutionPlan = {
+    apiVersion: PLAN_API_VERSION, kind: 'ExecutionPlan', schemaVersion: PLAN_SCHEMA_VERSION,
+    run: { pipelineRunName: runName, namespace, uid, pipelineName: root.pipelineName, ...(serviceAccountName !== undefined ? { serviceAccountName } : {}) },
+    timeouts: {
+      ...(pipelineMs > 0 ? { pipelineMs } : {}), ...(tasksMs !== undefined && tasksMs > 0 ? { tasksMs } : {}), ...(finallyMs !== undefined && finallyMs > 0 ? { finallyMs } : {}),
+    },
+    params: Object.fromEntries(pipeline.params.flatMap((p) => { const v = pparams.get(p.name); return v === undefined ? [] : [[p.name, v]]; })),
+    tasks: planTasks.filter((t): t is PlanTask => t !== undefined),
+    finally: planFinally.filter((t): t is PlanTask => t !== undefined),
+    results, sidecars: [], settings: DEFAULT_SETTINGS,
+  };
+  const labels: Record<string, string> = { ...(run?.labels ?? {}) };
+  labels['tekton.dev/pipeline'] = labelValue(root.pipelineName);
+  labels['tekton.dev/pipelineRun'] = labelValue(runName);
+  if (root.taskRunName !== undefined) labels['tekton.dev/taskRun'] = labelValue(root.taskRunName);
+  labels['app.kubernetes.io/managed-by'] = 'pipod';
+  const annotations: Record<string, string> = { ...(run?.annotations ?? {}) };
+  delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
+  annotations['pipod.dev/tasks'] = JSON.stringify(sortObject(annotationMap));
+  return {
+    plan,
+    pod: {
+      name: options.podName ?? dnsLabel([runName, 'pod']), namespace, labels, annotations,
+      ...(serviceAccountName !== undefined ? { serviceAccountName } : {}), ...(run?.podTemplate ? { podTemplate: run.podTemplate } : {}),
+      containers, volumes,
+    },
+  };
+}
+
+function sortObject<T>(o: Readonly<Record<string, T>>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(o).sort()) out[k] = o[k] as T;
+  return out;
+}
+
+function labelValue(v: string): string {
+  return /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v) && v.length <= 63 ? v : dnsLabel([v]);
+}
+
+function list(names: readonly string[]): string {
+  return names.length === 0 ? 'none' : names.map((n) => `"${n}"`).join(', ');
+}
+
+/** Substitutes static references in every string of a raw object (volumes, valueFrom, envFrom). */
+function substituteRaw(d: DocSink, scope: Scope, v: unknown, path: string, substIn: (d: DocSink, s: Scope, t: string, p: string) => string): unknown {
+  if (typeof v === 'string') return substIn(d, scope, v, path);
+  if (Array.isArray(v)) return v.map((x, i) => substituteRaw(d, scope, x, viaIndex(path, i), substIn));
+  if (isRecord(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = substituteRaw(d, scope, x, viaField(path, k), substIn);
+    return out;
+  }
+  return v;
+}
+
+function workspaceVolume(name: string, b: Binding): Raw {
+  switch (b.kind) {
+    case 'emptyDir': return { name, emptyDir: b.spec };
+    case 'persistentVolumeClaim': return { name, persistentVolumeClaim: { claimName: b.claimName, ...(b.readOnly ? { readOnly: true } : {}) } };
+    case 'configMap': return { name, configMap: b.spec };
+    case 'secret': return { name, secret: b.spec };
+    case 'projected': return { name, projected: b.spec };
+    case 'csi': return { name, csi: b.spec };
+    case 'volumeClaimTemplate': {
+      const { apiVersion: _a, kind: _k, ...tmpl } = b.spec as Record<string, unknown>;
+      return { name, ephemeral: { volumeClaimTemplate: tmpl } };
+    }
+    case 'hostPath': return { name, hostPath: { path: b.path, type: 'DirectoryOrCreate' } };
+  }
+}
+
+/** Converts a CLI/option value to the declared type; undefined when it cannot be. */
+function coerceParam(v: ParamValue, spec: ParamSpec): ParamValue | undefined {
+  if (typeOf(v) === spec.type) return v;
+  if (typeof v !== 'string') return undefined;
+  const t = v.trim();
+  if (spec.type === 'array') {
+    if (t.startsWith('[')) {
+      try {
+        const a: unknown = JSON.parse(t);
+        return Array.isArray(a) && a.every((x) => typeof x === 'string') ? (a as string[]) : undefined;
+      } catch { return undefined; }
+    }
+    return t === '' ? [] : v.split(',');
+  }
+  if (t.startsWith('{')) {
+    try {
+      const o: unknown = JSON.parse(t);
+      return isRecord(o) && Object.values(o).every((x) => typeof x === 'string') ? (o as Record<string, string>) : undefined;
+    } catch { return undefined; }
+  }
+  const out: Record<string, string> = {};
+  for (const part of v.split(',')) {
+    const i = part.indexOf('=');
+    if (i <= 0) return undefined;
+    out[part.slice(0, i)] = part.slice(i + 1);
+  }
+  return out;
+}
+
+function checkEnumAndKeys(d: DocSink, spec: ParamSpec, v: ParamValue, path: string): void {
+  if (spec.enum && typeof v === 'string' && !SINGLE_REF.test(v) && !spec.enum.includes(v)) {
+    d.error(path, `param "${spec.name}" value "${v}" is not one of ${list(spec.enum)}`);
+  }
+  if (spec.keys && typeof v === 'object' && !Array.isArray(v)) {
+    const def = spec.default && typeof spec.default === 'object' && !Array.isArray(spec.default) ? spec.default as Readonly<Record<string, string>> : {};
+    const missing = spec.keys.filter((k) => !(k in v) && !(k in def));
+    if (missing.length > 0) d.error(path, `object param "${spec.name}" is missing keys ${list(missing)}`);
+  }
+}
+
+/** Why a value does not fit a param spec, or undefined. Whole-value run-time references are checked against the result's declared type. */
+function typeMismatch(spec: ParamSpec, v: ParamValue, byName: ReadonlyMap<string, Resolved>): string | undefined {
+  if (typeOf(v) === spec.type) {
+    if (typeof v === 'string') {
+      const inner = SINGLE_REF.exec(v)?.[1];
+      const tr = inner !== undefined ? parseTaskRef(normalizeRef(inner)) : undefined;
+      if (tr?.kind === 'result') {
+        const decl = byName.get(tr.task)?.spec?.results.find((x) => x.name === tr.result);
+        const whole = /^tasks\.[^.]+\.results\.[^.[\]]+(\[\*\])?$/.test(normalizeRef(inner ?? ''));
+        if (decl && whole && decl.type !== 'string') return `is declared string but result "${tr.result}" of task "${tr.task}" is ${decl.type}`;
+      }
+    }
+    return undefined;
+  }
+  if (typeof v === 'string') {
+    const inner = SINGLE_REF.exec(v)?.[1];
+    const tr = inner !== undefined ? parseTaskRef(normalizeRef(inner)) : undefined;
+    if (tr?.kind === 'result') {
+      const decl = byName.get(tr.task)?.spec?.results.find((x) => x.name === tr.result);
+      if (!decl || decl.type === spec.type) return undefined;
+      return `is declared ${spec.type} but result "${tr.result}" of task "${tr.task}" is ${decl.type}`;
+    }
+  }
+  return `is declared ${spec.type} but the value given is ${typeOf(v)}`;
+}
+
+/** Checks one `$(tasks.…)` reference made by a pipeline task. */
+function checkTaskRef(tr: ReturnType<typeof parseTaskRef> & object, pt: PipelineTaskSpec, byName: ReadonlyMap<string, Resolved>): string | undefined {
+  if (tr.kind === 'aggregate') return pt.isFinally ? undefined : '$(tasks.status) is only available in finally tasks';
+  const target = byName.get(tr.task);
+  if (!target) return `reference to unknown pipeline task "${tr.task}"`;
+  if (tr.kind === 'status') {
+    if (!pt.isFinally) return `$(tasks.${tr.task}.status) is only available in finally tasks`;
+    if (target.pt.isFinally) return `finally task "${pt.name}" cannot use the status of finally task "${tr.task}"`;
+    return undefined;
+  }
+  if (tr.kind === 'other') return `unknown task variable in reference to "${tr.task}"`;
+  if (tr.task === pt.name) return `task "${pt.name}" cannot use its own result "${tr.result}"`;
+  if (target.pt.isFinally) return `result "${tr.result}" of finally task "${tr.task}" is not available to ${pt.isFinally ? 'another finally task' : 'pipeline tasks'}: it is not upstream`;
+  if (target.spec && !target.spec.results.some((x) => x.name === tr.result)) return `task "${tr.task}" does not declare result "${tr.result}"`;
+  return undefined;
+}
+
+function reportCycles(d: DocSink, pipeline: PipelineSpec, names: readonly string[], deps: ReadonlyMap<string, readonly string[]>): void {
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const reported = new Set<string>();
+  const visit = (n: string): void => {
+    state.set(n, 1);
+    stack.push(n);
+    for (const m of [...(deps.get(n) ?? [])].sort()) {
+      if (!names.includes(m)) continue;
+      const s = state.get(m);
+      if (s === 1) {
+        const cycle = stack.slice(stack.indexOf(m));
+        const key = [...cycle].sort().join(',');
+        if (!reported.has(key)) {
+          reported.add(key);
+          d.error(viaField(pipeline.path, 'tasks'), `dependency cycle: ${[...cycle, m].join(' -> ')}`);
+        }
+      } else if (s === undefined) visit(m);
+    }
+    stack.pop();
+    state.set(n, 2);
+  };
+  for (const n of names) if (!state.has(n)) visit(n);
+}
+
+function pickRoot(
+  docs: readonly LoadedDocument[], runs: readonly RunSpec[], sink: Sink, resolver: RefResolver,
+  readTaskDoc: (r: ResolvedDocument) => TaskSpec | undefined, readPipelineDoc: (r: ResolvedDocument) => PipelineSpec | undefined,
+): Root | undefined {
+  if (runs.length > 1) {
+    for (const r of runs.slice(1)) sink.error(r.source, '', `only one PipelineRun or TaskRun can be built at a time (already building ${runs[0]?.source ?? ''})`);
+    return undefined;
+  }
+  const run = runs[0];
+  if (run?.kind === 'PipelineRun') {
+    const d = sink.at(run.source);
+    if (run.pipelineSpec) return { pipeline: withPropagatedParams(run.pipelineSpec, run), pipelineName: run.name ?? run.generateName ?? 'pipeline', run };
+    if (!run.pipelineRef) return undefined;
+    const doc = resolver.pipeline(run.pipelineRef.name);
+    if (!doc) {
+      d.error(run.pipelineRef.path, `unknown pipeline "${run.pipelineRef.name}": no Pipeline of that name among the documents given`);
+      return undefined;
+    }
+    const p = readPipelineDoc(doc);
+    return p ? { pipeline: p, pipelineName: run.pipelineRef.name, run } : undefined;
+  }
+  if (run?.kind === 'TaskRun') {
+    const d = sink.at(run.source);
+    const name = run.name ?? run.generateName ?? 'taskrun';
+    let spec = run.taskSpec;
+    if (!spec && run.taskRef) {
+      const doc = resolver.task(run.taskRef.name);
+      if (!doc) {
+        d.error(run.taskRef.path, `unknown task "${run.taskRef.name}": no Task of that name among the documents given`);
+        return undefined;
+      }
+      spec = readTaskDoc(doc);
+    }
+    if (!spec) return undefined;
+    const taskName = run.taskRef?.name ?? name;
+    const pipeline = synthesizeFromTask(d, spec, taskName, run.taskRef, run.retries, run.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    return { pipeline, pipelineName: taskName, run, taskRunName: name };
+  }
+  const pipelines = docs.filter((x) => x.kind === 'Pipeline');
+  if (pipelines.length > 1) {
+    sink.error(pipelines[1]?.source ?? '', '', `several Pipelines and no PipelineRun: add a PipelineRun that names the one to build (found ${pipelines.map((p) => p.source).join(', ')})`);
+    return undefined;
+  }
+  const pdoc = pipelines[0];
+  if (pdoc) {
+    const p = readPipelineDoc({ source: pdoc.source, body: pdoc.body });
+    return p ? { pipeline: p, pipelineName: pdoc.name } : undefined;
+  }
+  const taskDocs = docs.filter((x) => x.kind === 'Task');
+  if (taskDocs.length === 1 && taskDocs[0]) {
+    const t = taskDocs[0];
+    const spec = readTaskDoc({ source: t.source, body: t.body });
+    if (!spec) return undefined;
+    const d = sink.at(t.source);
+    return { pipeline: synthesizeFromTask(d, spec, t.name, { name: t.name, path: 'metadata.name' }, undefined, undefined), pipelineName: t.name };
+  }
+  if (taskDocs.length > 1) {
+    sink.error(taskDocs[1]?.source ?? '', '', `several Tasks and no Pipeline, PipelineRun or TaskRun: nothing says which to build (found ${taskDocs.map((p) => p.source).join(', ')})`);
+    return undefined;
+  }
+  if (sink.errors.length === 0) sink.error('', '', 'no Pipeline, PipelineRun, Task or TaskRun in the input');
+  return undefined;
+}
+
+/** An embedded pipelineSpec sees the run's params even when it does not declare them (Tekton's propagation). */
+function withPropagatedParams(p: PipelineSpec, run: RunSpec): PipelineSpec {
+  const extra: ParamSpec[] = run.params
+    .filter((x) => x.value !== undefined && !p.params.some((q) => q.name === x.name))
+    .map((x) => ({ name: x.name, type: typeOf(x.value ?? ''), path: x.path }));
+  return extra.length === 0 ? p : { ...p, params: [...p.params, ...extra] };
+}

@@ -1,0 +1,126 @@
+/**
+ * Reading Tekton YAML: several files, several documents per file, and the
+ * canonical YAML writer (sorted keys, no anchors) used for byte-identical output.
+ */
+import { parseAllDocuments, stringify } from 'yaml';
+import type { FieldError } from './errors.ts';
+
+/** One input file. */
+export interface SourceFile {
+  readonly name: string;
+  readonly text: string;
+}
+
+/** The document kinds pipod reads. */
+export type DocKind = 'Pipeline' | 'Task' | 'PipelineRun' | 'TaskRun';
+
+/** A parsed Tekton document with where it came from. */
+export interface LoadedDocument {
+  readonly file: string;
+  /** Zero-based position of the document in its file. */
+  readonly index: number;
+  readonly kind: DocKind;
+  readonly name: string;
+  /** `Kind/name`, the `source` of this document's errors. */
+  readonly source: string;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+/** Documents that loaded, and the problems of the rest. */
+export interface LoadResult {
+  readonly documents: readonly LoadedDocument[];
+  readonly errors: readonly FieldError[];
+}
+
+const KINDS: readonly string[] = ['Pipeline', 'Task', 'PipelineRun', 'TaskRun'];
+const LATER_KINDS: Readonly<Record<string, string>> = {
+  StepAction: 'StepActions are not supported yet',
+  ClusterTask: 'ClusterTask was removed from tekton.dev/v1; use a Task',
+  CustomRun: 'custom runs cannot run inside one pod',
+};
+
+/** True for a plain (non-array) object. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses every file into Tekton documents; empty documents are skipped, everything else that is wrong is an error. */
+export function loadDocuments(files: readonly SourceFile[]): LoadResult {
+  const documents: LoadedDocument[] = [];
+  const errors: FieldError[] = [];
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const docs = parseAllDocuments(f.text, { prettyErrors: false, uniqueKeys: true });
+    const list = Array.isArray(docs) ? docs : [docs];
+    list.forEach((doc, index) => {
+      const where = list.length > 1 ? `${f.name}#${index}` : f.name;
+      if (doc.errors.length > 0) {
+        for (const e of doc.errors) {
+          const pos = e.linePos?.[0];
+          const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+          errors.push({ source: f.name, path: '', message: `YAML syntax error${at}: ${e.message.split('\n')[0] ?? ''}` });
+        }
+        return;
+      }
+      const body: unknown = doc.toJS({ maxAliasCount: 1000 });
+      if (body === null || body === undefined) return;
+      if (!isRecord(body)) {
+        errors.push({ source: where, path: '', message: 'a document must be a mapping with apiVersion, kind and metadata' });
+        return;
+      }
+      const kind = body['kind'];
+      const apiVersion = body['apiVersion'];
+      if (typeof kind !== 'string' || kind === '') {
+        errors.push({ source: where, path: 'kind', message: 'required field is missing' });
+        return;
+      }
+      const meta = body['metadata'];
+      const name = isRecord(meta) && typeof meta['name'] === 'string' ? meta['name'] : isRecord(meta) && typeof meta['generateName'] === 'string' ? meta['generateName'] : '';
+      const source = `${kind}/${name === '' ? `<${where}>` : name}`;
+      if (!KINDS.includes(kind)) {
+        errors.push({ source, path: 'kind', message: LATER_KINDS[kind] ?? `unsupported kind "${kind}" (expected one of ${KINDS.join(', ')})` });
+        return;
+      }
+      if (apiVersion !== 'tekton.dev/v1') {
+        errors.push({ source, path: 'apiVersion', message: typeof apiVersion === 'string' ? `unsupported apiVersion "${apiVersion}" (only tekton.dev/v1 is read)` : 'required field is missing' });
+        return;
+      }
+      if (name === '') {
+        errors.push({ source, path: 'metadata.name', message: 'required field is missing' });
+        return;
+      }
+      const prev = seen.get(source);
+      if (prev !== undefined) {
+        errors.push({ source, path: 'metadata.name', message: `duplicate document: ${source} is also defined in ${prev}` });
+        return;
+      }
+      seen.set(source, where);
+      documents.push({ file: f.name, index, kind: kind as DocKind, name, source, body });
+    });
+  }
+  return { documents, errors };
+}
+
+/** Deep copy with object keys in sorted order (arrays keep their order). */
+export function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (isRecord(v)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = v[k];
+      if (x !== undefined) out[k] = sortKeys(x);
+    }
+    return out;
+  }
+  return v;
+}
+
+/** Canonical YAML: sorted keys, no anchors, no line folding — same object, same bytes. */
+export function toYaml(v: unknown): string {
+  return stringify(sortKeys(v), { aliasDuplicateObjects: false, lineWidth: 0, minContentWidth: 0 });
+}
+
+/** Canonical JSON: sorted keys, two-space indent, trailing newline. */
+export function toJson(v: unknown): string {
+  return `${JSON.stringify(sortKeys(v), null, 2)}\n`;
+}
