@@ -1,2 +1,5 @@
-/** pipod controller. */
-export {};
+/** pipod controller: reconciles delegated PipelineRuns and pipod CustomRuns, one pod per run. */
+export * from './errors.ts';
+export * from './status.ts';
+export * from './rules.ts';
+export * from './kube.ts';

@@ -1,0 +1,162 @@
+/**
+ * Small pure decisions of the reconciler: which objects are ours, what they
+ * ask for, deterministic names, and the objects we create. Table-tested.
+ */
+import { dnsLabel } from '@pipod/plan';
+import type { KObject } from './kube.ts';
+import type { CancelRequest } from './status.ts';
+
+/** Value of `spec.managedBy` that hands a PipelineRun (and our TaskRuns) to pipod. */
+export const MANAGED_BY = 'pipod.dev/controller';
+
+/** apiVersion and kind of a pipod custom task in a Tekton pipeline. */
+export const CUSTOM_API_VERSION = 'pipod.dev/v1alpha1';
+/** Kind of the pipod custom task: a Pipeline run inside one pod. */
+export const CUSTOM_KIND = 'PipelineInPod';
+
+/** The feature-flag ConfigMap and its key. */
+export const FLAGS_CONFIGMAP = 'pipod-feature-flags';
+/** Key in the flags ConfigMap that turns the controller's work on. */
+export const FLAG_KEY = 'enable-pipeline-in-pod';
+
+/** Labels on every pod and TaskRun pipod creates. */
+export const LABEL_MANAGED = 'app.kubernetes.io/managed-by';
+/** Label carrying the owning run's uid, so a pod left from a deleted run of the same name is never adopted. */
+export const LABEL_RUN_UID = 'pipod.dev/run-uid';
+/** Label naming the kind of the owning run (`PipelineRun` or `CustomRun`). */
+export const LABEL_RUN_KIND = 'pipod.dev/run-kind';
+/** Label naming the owning run. */
+export const LABEL_RUN_NAME = 'pipod.dev/run';
+/** Pod annotation with what TaskRuns need (step names, images, results) per task, written at creation. */
+export const ANNOTATION_TASKS = 'pipod.dev/controller-tasks';
+
+/** The feature flag: on for `true` (any case, trimmed); off when missing. */
+export function flagEnabled(data: Readonly<Record<string, string>> | undefined): boolean {
+  return (data?.[FLAG_KEY] ?? '').trim().toLowerCase() === 'true';
+}
+
+/** True for a PipelineRun delegated to pipod. */
+export function isDelegatedPipelineRun(o: KObject): boolean {
+  return o.spec?.['managedBy'] === MANAGED_BY;
+}
+
+/** True for a CustomRun of the pipod kind, by reference or embedded. */
+export function isPipodCustomRun(o: KObject): boolean {
+  for (const key of ['customRef', 'customSpec']) {
+    const r = o.spec?.[key] as { apiVersion?: unknown; kind?: unknown } | undefined;
+    if (r && r.apiVersion === CUSTOM_API_VERSION && r.kind === CUSTOM_KIND) return true;
+  }
+  return false;
+}
+
+/** The cancel a run's spec asks for, if any (CustomRun's `RunCancelled` stops at once, like `Cancelled`). */
+export function cancelRequest(kind: 'PipelineRun' | 'CustomRun', spec: Readonly<Record<string, unknown>> | undefined): CancelRequest | undefined {
+  const s = spec?.['status'];
+  if (kind === 'CustomRun') return s === 'RunCancelled' ? 'Cancelled' : undefined;
+  return s === 'Cancelled' || s === 'CancelledRunFinally' || s === 'StoppedRunFinally' ? s : undefined;
+}
+
+/** What the supervisor's cancel file gets: Tekton's graceful kinds let finally run. */
+export function cancelFileContent(c: CancelRequest): 'graceful' | 'immediate' {
+  return c === 'Cancelled' ? 'immediate' : 'graceful';
+}
+
+/** The run's pod: a stable name so a restarted controller finds (and never duplicates) it. */
+export function podName(runName: string, attempt = 0): string {
+  return dnsLabel(attempt === 0 ? [runName, 'pipod'] : [runName, 'pipod', `r${attempt}`]);
+}
+
+/** The TaskRun that mirrors one pipeline task of a run (per attempt for retried CustomRuns). */
+export function taskRunName(runName: string, task: string, attempt = 0): string {
+  return dnsLabel(attempt === 0 ? [runName, task] : [runName, `r${attempt}`, task]);
+}
+
+/** Why a pod ended without the supervisor's summary, in Tekton-like reasons. */
+export function podFailure(pod: { status?: { phase?: string; reason?: string; message?: string } } | undefined, deleted: boolean, now: string): { reason: string; message: string; time: string } | undefined {
+  if (deleted || !pod) return { reason: 'PodDeleted', message: 'the run\'s pod was deleted before the run finished', time: now };
+  const st = pod.status;
+  if (st?.phase !== 'Failed' && st?.phase !== 'Succeeded') return undefined;
+  if (st.reason === 'Evicted') return { reason: 'PodEvicted', message: `the run's pod was evicted: ${st.message ?? ''}`.trim(), time: now };
+  if (st.reason === 'DeadlineExceeded') return { reason: 'PipelineRunTimeout', message: 'the run\'s pod exceeded its activeDeadlineSeconds', time: now };
+  return { reason: 'PodFailed', message: `the run's pod ended (${st.phase}${st.reason ? `, ${st.reason}` : ''}) without a run summary`, time: now };
+}
+
+/** Parses a Go duration as Tekton writes timeouts (`1h2m3s`, `90s`, `500ms`, `0`) into milliseconds. */
+export function parseGoDuration(s: unknown): number | undefined {
+  if (typeof s !== 'string' || s === '') return undefined;
+  if (s === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/gy;
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
+  let total = 0;
+  let m: RegExpExecArray | null;
+  let at = 0;
+  while ((m = re.exec(s)) !== null) {
+    total += Number(m[1]) * (unit[m[2] ?? 's'] ?? 0);
+    at = re.lastIndex;
+  }
+  return at === s.length && at > 0 ? Math.round(total) : undefined;
+}
+
+/** An owner reference that makes the run own (and garbage-collect) the objects pipod creates for it. */
+export function ownerReference(run: KObject): Record<string, unknown> {
+  return {
+    apiVersion: run.apiVersion, kind: run.kind, name: run.metadata?.name, uid: run.metadata?.uid, controller: true, blockOwnerDeletion: true,
+  };
+}
+
+/**
+ * The PipelineRun the builder gets for a pipod CustomRun: the Pipeline named
+ * by `customRef.name` or embedded in `customSpec.spec`, with the CustomRun's
+ * params, workspaces and timeout.
+ */
+export function pipelineRunForCustomRun(cr: KObject): Record<string, unknown> {
+  const spec = cr.spec ?? {};
+  const ref = spec['customRef'] as { name?: string } | undefined;
+  const embedded = (spec['customSpec'] as { spec?: unknown } | undefined)?.spec;
+  const timeout = spec['timeout'];
+  const prSpec: Record<string, unknown> = {
+    ...(ref?.name ? { pipelineRef: { name: ref.name } } : { pipelineSpec: embedded ?? {} }),
+    ...(Array.isArray(spec['params']) ? { params: spec['params'] } : {}),
+    ...(Array.isArray(spec['workspaces']) ? { workspaces: spec['workspaces'] } : {}),
+    ...(typeof timeout === 'string' ? { timeouts: { pipeline: timeout } } : {}),
+    ...(typeof spec['serviceAccountName'] === 'string' ? { taskRunTemplate: { serviceAccountName: spec['serviceAccountName'] } } : {}),
+  };
+  return {
+    apiVersion: 'tekton.dev/v1', kind: 'PipelineRun',
+    metadata: { name: cr.metadata?.name, namespace: cr.metadata?.namespace, uid: cr.metadata?.uid },
+    spec: prSpec,
+  };
+}
+
+/** What a TaskRun needs to know about its task's shape; recorded on the pod so a restarted controller has it. */
+export interface TaskShape {
+  readonly taskRef?: string;
+  readonly steps: readonly { readonly name: string; readonly image: string }[];
+  readonly results: readonly { readonly name: string; readonly type: string }[];
+}
+
+/** The TaskRun object (without status) that mirrors one task; Tekton validates it, so its taskSpec is minimal and valid. */
+export function taskRunObject(run: KObject, task: string, name: string, pod: string, shape: TaskShape | undefined): KObject {
+  const runName = run.metadata?.name ?? '';
+  const steps = (shape?.steps.length ? shape.steps : [{ name: 'run', image: 'pipod' }]).map((s) => ({ name: s.name, image: s.image }));
+  const results = (shape?.results ?? []).map((r) => ({ name: r.name, type: r.type }));
+  const runLabel = run.kind === 'CustomRun' ? 'tekton.dev/customRun' : 'tekton.dev/pipelineRun';
+  return {
+    apiVersion: 'tekton.dev/v1',
+    kind: 'TaskRun',
+    metadata: {
+      name,
+      namespace: run.metadata?.namespace,
+      labels: {
+        [LABEL_MANAGED]: 'pipod', [runLabel]: runName, 'tekton.dev/pipelineTask': dnsLabel([task]), [LABEL_RUN_NAME]: runName,
+        ...(run.metadata?.uid ? { [LABEL_RUN_UID]: run.metadata.uid } : {}),
+      },
+      annotations: { 'pipod.dev/pod': pod, 'pipod.dev/pipeline-task': task },
+      ownerReferences: [ownerReference(run)],
+    } as KObject['metadata'],
+    spec: {
+      managedBy: MANAGED_BY,
+      taskSpec: { description: `Task ${task} of ${runName}, run by pipod inside pod ${pod}`, steps, ...(results.length > 0 ? { results } : {}) },
+    },
+  };
+}
