@@ -1,0 +1,87 @@
+/**
+ * Reading the supervisor's event stream and turning it into the lines a
+ * person watches: one per task started, finished, skipped or retried.
+ */
+import type { RunEvent, RunStatus, RunSummary } from '@pipod/plan';
+
+const EVENT_TYPES: ReadonlySet<string> = new Set([
+  'run.started', 'task.started', 'task.retrying', 'task.skipped', 'task.finished',
+  'step.started', 'step.finished', 'sidecar.ready', 'sidecar.failed', 'run.finished',
+]);
+
+/** Parses one line of supervisor output: a RunEvent, or undefined for anything else (diagnostics, partial lines). */
+export function parseEventLine(line: string): RunEvent | undefined {
+  const t = line.trim();
+  if (!t.startsWith('{')) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(t);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const type = (v as { type?: unknown }).type;
+  return typeof type === 'string' && EVENT_TYPES.has(type) ? (v as RunEvent) : undefined;
+}
+
+/** A duration as people read it: `850ms`, `12.3s`, `4m05s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const m = Math.floor(ms / 60_000);
+  const s = Math.round((ms % 60_000) / 1000);
+  return `${m}m${String(s).padStart(2, '0')}s`;
+}
+
+/** The progress line for an event, or undefined for events that get no line of their own. */
+export function progressLine(e: RunEvent): string | undefined {
+  switch (e.type) {
+    case 'run.started':
+      return `pipeline ${e.pipeline}: ${e.tasks.length} task(s)${e.finally.length > 0 ? `, ${e.finally.length} finally` : ''}`;
+    case 'task.started':
+      return e.attempt > 0 ? `  ${e.task}: started (attempt ${e.attempt + 1})` : `  ${e.task}: started`;
+    case 'task.retrying':
+      return `  ${e.task}: retrying (attempt ${e.attempt + 1}): ${e.reason}`;
+    case 'task.skipped':
+      return `  ${e.task}: skipped: ${e.reason}`;
+    case 'task.finished': {
+      const tries = e.attempts > 1 ? ` after ${e.attempts} attempts` : '';
+      const why = e.status === 'Succeeded' || e.reason === '' || e.reason === e.status ? '' : `: ${e.reason}`;
+      return `  ${e.task}: ${e.status} in ${formatDuration(e.durationMs)}${tries}${why}`;
+    }
+    case 'sidecar.failed':
+      return `  sidecar ${e.task !== undefined ? `${e.task}/` : ''}${e.sidecar}: failed: ${e.reason}`;
+    case 'run.finished':
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The human-readable end of a run. */
+export function summaryText(s: RunSummary): string {
+  const lines = [`${s.status}${s.reason && s.reason !== s.status ? ` (${s.reason})` : ''} in ${formatDuration(s.durationMs)}`];
+  for (const [name, t] of Object.entries(s.tasks)) {
+    const results = Object.keys(t.results).length > 0 ? `  results: ${Object.keys(t.results).join(', ')}` : '';
+    lines.push(`  ${t.finally === true ? 'finally ' : ''}${name}: ${t.status}${t.reason && t.reason !== t.status ? ` (${t.reason})` : ''}${results}`);
+  }
+  for (const [name, v] of Object.entries(s.results)) lines.push(`  result ${name} = ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return lines.join('\n');
+}
+
+/** A summary for a run whose supervisor never reported one (it crashed, or the pod was killed). */
+export function syntheticSummary(status: RunStatus, reason: string, startedAt: Date, finishedAt: Date, plan: { readonly tasks: readonly { readonly name: string }[]; readonly finally: readonly { readonly name: string }[] }): RunSummary {
+  const taskStatus = status === 'Succeeded' ? 'Succeeded' : status === 'TimedOut' ? 'TimedOut' : status === 'Cancelled' ? 'Cancelled' : 'Failed';
+  const tasks: Record<string, RunSummary['tasks'][string]> = {};
+  for (const t of plan.tasks) tasks[t.name] = { status: taskStatus, reason, attempts: 0, results: {}, steps: [] };
+  for (const t of plan.finally) tasks[t.name] = { status: taskStatus, reason, attempts: 0, results: {}, steps: [], finally: true };
+  return {
+    status,
+    reason,
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    tasks,
+    results: {},
+  };
+}

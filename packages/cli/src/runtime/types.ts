@@ -1,0 +1,107 @@
+/**
+ * What `pipod run` needs from an engine that runs the generated Pod: start
+ * it, report the supervisor's events, cancel on request, clean up. Podman is
+ * the first engine; a Kubernetes engine implements the same interface.
+ */
+import type { ExecutionPlan, RunEvent, RunSummary } from '@pipod/plan';
+
+/** The parts of a Kubernetes Pod object the runtimes read or rewrite; everything else passes through untouched. */
+export interface KubePod {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: {
+    readonly name?: string;
+    readonly generateName?: string;
+    readonly namespace?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
+    readonly [k: string]: unknown;
+  };
+  readonly spec: KubePodSpec;
+  readonly [k: string]: unknown;
+}
+
+/** Pod spec fields the runtimes touch. */
+export interface KubePodSpec {
+  readonly volumes?: readonly KubeVolume[];
+  readonly initContainers?: readonly KubeContainer[];
+  readonly containers: readonly KubeContainer[];
+  readonly [k: string]: unknown;
+}
+
+/** A pod volume: only the source kind matters to the runtimes. */
+export interface KubeVolume {
+  readonly name: string;
+  readonly emptyDir?: Readonly<Record<string, unknown>>;
+  readonly hostPath?: { readonly path: string; readonly type?: string };
+  readonly [k: string]: unknown;
+}
+
+/** A container's mount of a pod volume. */
+export interface KubeVolumeMount {
+  readonly name: string;
+  readonly mountPath: string;
+  readonly subPath?: string;
+  readonly readOnly?: boolean;
+  readonly [k: string]: unknown;
+}
+
+/** Container fields the runtimes touch. */
+export interface KubeContainer {
+  readonly name: string;
+  readonly image: string;
+  readonly imagePullPolicy?: string;
+  readonly volumeMounts?: readonly KubeVolumeMount[];
+  readonly [k: string]: unknown;
+}
+
+/** How to cancel: `graceful` lets finally tasks run, `immediate` stops everything now. */
+export type CancelMode = 'graceful' | 'immediate';
+
+/** One line of output of a step or sidecar container, attributed to its task and step. */
+export interface LogLine {
+  readonly container: string;
+  readonly task?: string;
+  readonly step?: string;
+  readonly stream: 'stdout' | 'stderr';
+  readonly text: string;
+}
+
+/** Callbacks a runtime calls while a run is in progress. */
+export interface RunObserver {
+  /** Every supervisor event, in order. */
+  onEvent?(event: RunEvent): void;
+  /** Step and sidecar output (only when the request asked for logs). */
+  onLog?(line: LogLine): void;
+  /** Runtime-level notes (pod started, cleanup, cancel sent). */
+  onNote?(message: string): void;
+}
+
+/** A generated Pod and its plan, plus how to run them. */
+export interface RunRequest {
+  readonly pod: KubePod;
+  readonly plan: ExecutionPlan;
+  /** Stream step/sidecar output to `onLog`. */
+  readonly logs: boolean;
+  /** Outer watchdog: when no summary arrived this long after the start, cancel immediately and report TimedOut. */
+  readonly watchdogMs?: number;
+  /** Leave the pod and its files in place after the run (debugging). */
+  readonly keep?: boolean;
+}
+
+/** A run in progress. */
+export interface RunHandle {
+  /** Name the runtime gave the pod (unique per run). */
+  readonly podName: string;
+  /** Resolves with the final summary once everything is cleaned up; rejects with a PipodError when the run could not start. */
+  readonly result: Promise<RunSummary>;
+  /** Asks the supervisor to cancel; safe to call more than once (escalate with `immediate`). */
+  cancel(mode: CancelMode): Promise<void>;
+}
+
+/** An engine that runs a pipod Pod. */
+export interface Runtime {
+  readonly name: 'podman' | 'kubernetes';
+  /** Starts the run; returns once the pod name is fixed (before the pod runs). */
+  start(request: RunRequest, observer: RunObserver): RunHandle;
+}
