@@ -9,3 +9,4 @@ export {
 export { documentResolver, mapImage, DEFAULT_TIMEOUT_MS } from './compile.ts';
 export { encodePlan, wrapperCommand, initCommand, DEADLINE_MARGIN_S } from './pod.ts';
 export { parseDuration } from './duration.ts';
+export * from './resources.ts';
