@@ -1,5 +1,7 @@
 /** Every command of the CLI, in help order. Add a module here to add a command. */
 import type { CommandModule } from 'yargs';
+import { buildCommand } from './build.ts';
+import { validateCommand } from './validate.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [buildCommand, validateCommand];

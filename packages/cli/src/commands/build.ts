@@ -1,0 +1,99 @@
+/** `pipod build`: print the Pod (or the ExecutionPlan) for Tekton YAML. */
+import { readFileSync } from 'node:fs';
+import type { Argv, CommandModule } from 'yargs';
+import { PipodError } from '@pipod/plan';
+import {
+  type BuildOptions, type SourceFile, type WorkspaceOverride, build, formatError, parseWorkspaceArg, toJson, toYaml,
+} from '@pipod/podbuilder';
+
+/** Options shared by `build` and `validate`. */
+export interface SourceArgs {
+  readonly filename: readonly string[];
+  readonly param?: readonly string[];
+  readonly workspace?: readonly string[];
+  readonly 'image-map'?: readonly string[];
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly 'runtime-image'?: string;
+}
+
+/** Declares the options shared by `build` and `validate`. */
+export function sourceOptions<T>(y: Argv<T>): Argv<T & SourceArgs> {
+  return y
+    .option('filename', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'Tekton YAML file (repeatable; - reads stdin)' })
+    .option('param', { alias: 'p', type: 'string', array: true, describe: 'pipeline param override name=value (arrays: a,b or JSON)' })
+    .option('workspace', { alias: 'w', type: 'string', array: true, describe: 'workspace binding name=emptyDir | name=hostPath=DIR | name=pvc=CLAIM | name=configMap=NAME | name=secret=NAME' })
+    .option('image-map', { type: 'string', array: true, describe: 'rewrite images by prefix FROM=TO' })
+    .option('namespace', { alias: 'n', type: 'string', describe: 'namespace of the run' })
+    .option('name', { type: 'string', describe: 'PipelineRun name (default: the run\'s name or <pipeline>-run)' })
+    .option('runtime-image', { type: 'string', describe: 'image carrying node and the pipod entrypoint' }) as unknown as Argv<T & SourceArgs>;
+}
+
+/** Reads the files named on the command line; a read error is a clean PipodError. */
+export function readSources(files: readonly string[]): SourceFile[] {
+  return files.map((f) => {
+    try {
+      return { name: f === '-' ? '<stdin>' : f, text: readFileSync(f === '-' ? 0 : f, 'utf8') };
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+      throw new PipodError('IO', `cannot read ${f}: ${why}`);
+    }
+  });
+}
+
+function splitPair(s: string, what: string): [string, string] {
+  const i = s.indexOf('=');
+  if (i <= 0) throw new PipodError('USAGE', `invalid ${what} "${s}": use NAME=VALUE`);
+  return [s.slice(0, i), s.slice(i + 1)];
+}
+
+/** Turns the shared options into BuildOptions. */
+export function buildOptions(a: SourceArgs): BuildOptions {
+  const params: Record<string, string> = {};
+  for (const p of a.param ?? []) {
+    const [k, v] = splitPair(p, 'param');
+    params[k] = v;
+  }
+  const workspaces: Record<string, WorkspaceOverride> = {};
+  for (const w of a.workspace ?? []) {
+    const r = parseWorkspaceArg(w);
+    if ('error' in r) throw new PipodError('USAGE', r.error);
+    workspaces[r.name] = r.override;
+  }
+  const imageMap: Record<string, string> = {};
+  for (const m of a['image-map'] ?? []) {
+    const [k, v] = splitPair(m, 'image map');
+    imageMap[k] = v;
+  }
+  return {
+    params, workspaces, imageMap,
+    ...(a.namespace !== undefined ? { namespace: a.namespace } : {}),
+    ...(a.name !== undefined ? { runName: a.name } : {}),
+    ...(a['runtime-image'] !== undefined ? { runtimeImage: a['runtime-image'] } : {}),
+  };
+}
+
+interface BuildArgs extends SourceArgs {
+  readonly output: 'yaml' | 'json';
+  readonly plan: boolean;
+}
+
+/** The `build` command. */
+export const buildCommand: CommandModule<object, BuildArgs> = {
+  command: 'build',
+  describe: 'print the Pod (or with --plan the ExecutionPlan) for Tekton YAML',
+  builder: (y) => sourceOptions(y)
+    .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, default: 'yaml' as const, describe: 'output format' })
+    .option('plan', { type: 'boolean', default: false, describe: 'print the ExecutionPlan instead of the Pod' }) as unknown as Argv<BuildArgs>,
+  handler: (a) => {
+    const r = build(readSources(a.filename), buildOptions(a));
+    for (const w of r.warnings) process.stderr.write(`warning: ${formatError(w)}\n`);
+    if (r.kind === 'invalid') {
+      for (const e of r.errors) process.stderr.write(`${formatError(e)}\n`);
+      throw new PipodError('INVALID', `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}; nothing built`);
+    }
+    const out = a.plan ? r.plan : r.pod;
+    process.stdout.write(a.output === 'json' ? toJson(out) : toYaml(out));
+  },
+};

@@ -1,0 +1,28 @@
+/** `pipod validate`: print every error with its field path; exit 1 when there are any. */
+import type { Argv, CommandModule } from 'yargs';
+import { build, formatError } from '@pipod/podbuilder';
+import { type SourceArgs, buildOptions, readSources, sourceOptions } from './build.ts';
+
+interface ValidateArgs extends SourceArgs {
+  readonly output: 'text' | 'json';
+}
+
+/** The `validate` command. */
+export const validateCommand: CommandModule<object, ValidateArgs> = {
+  command: 'validate',
+  describe: 'print every error with its field path; non-zero exit when there are any',
+  builder: (y) => sourceOptions(y)
+    .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'output format' }) as unknown as Argv<ValidateArgs>,
+  handler: (a) => {
+    const r = build(readSources(a.filename), buildOptions(a));
+    const errors = r.kind === 'invalid' ? r.errors : [];
+    if (a.output === 'json') {
+      process.stdout.write(`${JSON.stringify({ valid: errors.length === 0, errors, warnings: r.warnings }, null, 2)}\n`);
+    } else {
+      for (const e of errors) process.stdout.write(`${formatError(e)}\n`);
+      for (const w of r.warnings) process.stderr.write(`warning: ${formatError(w)}\n`);
+      if (errors.length === 0) process.stderr.write('valid\n');
+    }
+    if (errors.length > 0) process.exitCode = 1;
+  },
+};
