@@ -1,2 +1,9 @@
-/** pipod entrypoint. */
-export {};
+/** The in-pod runtime's building blocks (the bundle's entry is main.ts). */
+export * from './io.ts';
+export * from './runner.ts';
+export * from './rules.ts';
+export * from './errors.ts';
+export { initMode, decodePlanEnv, copyTree, createRunDirs, RUNTIME_DIR_ENV } from './init.ts';
+export { Supervisor, loadPlan, type SupervisorDeps } from './supervisor.ts';
+export { stepMode, runOnce, waitForWork, nextStart, loadSettings, DEFAULT_SHEBANG, type WrapperDeps, type Wake } from './step.ts';
+export { sidecarMode, probeOnce, probeUntil, findSidecar, type ProbeResult } from './sidecar.ts';

@@ -1,0 +1,119 @@
+/**
+ * Tekton's pure scheduling rules, kept apart from I/O so they read like the
+ * spec: status variables, when expressions, skip reasons, result parsing.
+ */
+import { findRefs, substitute, substituteArgs, type ParamValue, type PlanResultDecl, type PlanTask, type PlanWhen, type Resolver, type TaskStatus } from '@pipod/plan';
+
+/**
+ * Why a task did not run, named after Tekton's `SkippingReason` constants
+ * (plus `PipelineRunCancelled` for an immediate cancel, which Tekton reports
+ * on the PipelineRun rather than per task).
+ */
+export type SkipReason =
+  | 'WhenExpressionsSkip'
+  | 'ParentTasksSkip'
+  | 'StoppingSkip'
+  | 'GracefullyCancelledSkip'
+  | 'MissingResultsSkip'
+  | 'PipelineTimedOutSkip'
+  | 'TasksTimedOutSkip'
+  | 'FinallyTimedOutSkip'
+  | 'PipelineRunCancelled';
+
+/** `$(tasks.<t>.status)`: Succeeded, Failed (also timed out or cancelled), or None (skipped / not run). */
+export function taskStatusVar(status: TaskStatus | undefined): 'Succeeded' | 'Failed' | 'None' {
+  if (status === 'Succeeded') return 'Succeeded';
+  if (status === 'Failed' || status === 'TimedOut' || status === 'Cancelled') return 'Failed';
+  return 'None';
+}
+
+/**
+ * `$(tasks.status)` over the DAG tasks: None while any is unfinished, Failed
+ * when any failed (timed out and cancelled count as failed, as in Tekton),
+ * Completed when none failed but some were skipped, else Succeeded.
+ */
+export function aggregateStatus(statuses: readonly (TaskStatus | undefined)[]): 'Succeeded' | 'Failed' | 'Completed' | 'None' {
+  if (statuses.some((s) => s === undefined)) return 'None';
+  if (statuses.some((s) => taskStatusVar(s) === 'Failed')) return 'Failed';
+  if (statuses.some((s) => s === 'Skipped')) return 'Completed';
+  return 'Succeeded';
+}
+
+/** True when every `when` expression holds after run-time substitution (values expand arrays). */
+export function whenHolds(when: readonly PlanWhen[], resolve: Resolver): boolean {
+  return when.every((w) => {
+    const input = substitute(w.input, resolve);
+    const values = substituteArgs(w.values, resolve);
+    const found = values.includes(input);
+    return w.operator === 'in' ? found : !found;
+  });
+}
+
+/** Every string of a task that may hold run-time references. */
+export function taskStrings(task: PlanTask): string[] {
+  const out: string[] = [];
+  const addValue = (v: ParamValue): void => {
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) out.push(...(v as readonly string[]));
+    else out.push(...Object.values(v as Readonly<Record<string, string>>));
+  };
+  for (const v of Object.values(task.params)) addValue(v);
+  for (const w of task.when) out.push(w.input, ...w.values);
+  for (const s of task.steps) {
+    out.push(...s.command, ...s.args, ...s.env.map((e) => e.value));
+    if (s.script !== undefined) out.push(s.script);
+    if (s.workingDir !== undefined) out.push(s.workingDir);
+  }
+  for (const s of task.sidecars) {
+    out.push(...s.command, ...s.args, ...s.env.map((e) => e.value));
+    if (s.script !== undefined) out.push(s.script);
+  }
+  return out;
+}
+
+/** The task results a task consumes, as `[taskName, resultName]` pairs. */
+export function consumedResults(task: PlanTask, taskNames: ReadonlySet<string>): [string, string][] {
+  const out: [string, string][] = [];
+  for (const text of taskStrings(task)) {
+    for (const ref of findRefs(text)) {
+      const m = /^tasks\.(.+)\.results\.([^.[\]]+)/.exec(ref);
+      if (m?.[1] === undefined || m[2] === undefined) continue;
+      // Task names may hold dots (nested pipelines): take the longest known prefix.
+      let name = m[1];
+      let result = m[2];
+      if (!taskNames.has(name)) {
+        const alt = /^tasks\.(.+?)\.results\.([^.[\]]+)/.exec(ref);
+        if (alt?.[1] === undefined || alt[2] === undefined || !taskNames.has(alt[1])) continue;
+        name = alt[1];
+        result = alt[2];
+      }
+      out.push([name, result]);
+    }
+  }
+  return out;
+}
+
+/** Outcome of parsing a result file against its declared type. */
+export type ParsedResult = { readonly ok: true; readonly value: ParamValue } | { readonly ok: false; readonly message: string };
+
+/**
+ * A result value as written (Tekton keeps string results byte for byte, a
+ * trailing newline included); arrays and objects are JSON of strings.
+ */
+export function parseResult(decl: PlanResultDecl, text: string): ParsedResult {
+  if (decl.type === 'string') return { ok: true, value: text };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { ok: false, message: `result "${decl.name}" is declared ${decl.type} but is not valid JSON` };
+  }
+  if (decl.type === 'array') {
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return { ok: true, value: v as string[] };
+    return { ok: false, message: `result "${decl.name}" is declared array but is not a JSON array of strings` };
+  }
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')) {
+    return { ok: true, value: v as Record<string, string> };
+  }
+  return { ok: false, message: `result "${decl.name}" is declared object but is not a JSON object of strings` };
+}

@@ -1,0 +1,123 @@
+/**
+ * Starting and stopping user processes: spawned directly (no shell, so images
+ * without one work; PATH lookup is libuv's execvp), in their own process group
+ * so a stop reaches the whole tree, output teed to our own stdout/stderr and
+ * to a log file.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+
+/** How a process ended. */
+export type ProcessEnd =
+  | { readonly kind: 'exited'; readonly exitCode: number; readonly signal?: string }
+  | { readonly kind: 'startFailed'; readonly message: string };
+
+/** A started process. */
+export interface RunningProcess {
+  readonly pid: number | undefined;
+  /** Sends a signal to the process group (falls back to the process). */
+  signal(sig: NodeJS.Signals): void;
+  readonly ended: Promise<ProcessEnd>;
+}
+
+/** What to run. */
+export interface SpawnSpec {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  /** Append output here as well as to our own stdout/stderr. */
+  readonly logFile?: string;
+  /** Do not copy output to our own stdout/stderr (probes). */
+  readonly quiet?: boolean;
+}
+
+/** Starts processes. */
+export interface Runner {
+  start(spec: SpawnSpec): RunningProcess;
+}
+
+const SIGNALS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+
+/** Shell convention for a process killed by a signal. */
+export function signalExitCode(sig: string): number {
+  return 128 + (SIGNALS[sig] ?? 0);
+}
+
+/** Runs real processes with node:child_process. */
+export const processRunner: Runner = {
+  start(spec: SpawnSpec): RunningProcess {
+    const [file, ...args] = spec.argv;
+    if (file === undefined || file === '') {
+      return { pid: undefined, signal: () => undefined, ended: Promise.resolve({ kind: 'startFailed', message: 'no command to run (empty command and no script)' }) };
+    }
+    let log: number | undefined;
+    if (spec.logFile !== undefined) {
+      try {
+        log = fs.openSync(spec.logFile, 'a');
+      } catch {
+        log = undefined;
+      }
+    }
+    const child = spawn(file, args, {
+      env: { ...spec.env },
+      cwd: spec.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const tee = (chunk: Buffer, out: NodeJS.WriteStream): void => {
+      if (!spec.quiet) out.write(chunk);
+      if (log !== undefined) {
+        try {
+          fs.writeSync(log, chunk);
+        } catch {
+          // A full volume must not kill the step; its output still reaches our stdout.
+        }
+      }
+    };
+    child.stdout?.on('data', (c: Buffer) => tee(c, process.stdout));
+    child.stderr?.on('data', (c: Buffer) => tee(c, process.stderr));
+    const ended = new Promise<ProcessEnd>((resolve) => {
+      let done = false;
+      const finish = (end: ProcessEnd): void => {
+        if (done) return;
+        done = true;
+        if (log !== undefined) fs.closeSync(log);
+        resolve(end);
+      };
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        if (child.pid === undefined) {
+          const why = e.code === 'ENOENT' ? 'not found (checked PATH)' : e.code === 'EACCES' ? 'permission denied' : e.message;
+          finish({ kind: 'startFailed', message: `cannot start "${file}": ${why}` });
+        }
+      });
+      child.on('exit', (code, sig) => {
+        const end: ProcessEnd = sig !== null ? { kind: 'exited', exitCode: signalExitCode(sig), signal: sig } : { kind: 'exited', exitCode: code ?? 1 };
+        // Let buffered output drain, but never wait on a grandchild that kept the pipes open.
+        let settled = false;
+        const settle = (): void => {
+          if (settled) return;
+          settled = true;
+          finish(end);
+        };
+        child.on('close', settle);
+        setTimeout(settle, 50).unref();
+      });
+    });
+    return {
+      pid: child.pid,
+      signal(sig: NodeJS.Signals): void {
+        if (child.pid === undefined) return;
+        try {
+          process.kill(-child.pid, sig);
+        } catch {
+          try {
+            child.kill(sig);
+          } catch {
+            // Already gone.
+          }
+        }
+      },
+      ended,
+    };
+  },
+};

@@ -1,0 +1,185 @@
+/**
+ * `step <container>`: the wrapper around one step container. It waits for
+ * the supervisor's start file (inotify), runs the command, reports a
+ * DoneMessage, and loops until it is released. It never decides anything.
+ */
+import * as fs from 'node:fs';
+import { DEFAULT_SETTINGS, type DoneMessage, type ExecutionPlan, type Layout, type PlanSettings, type StartMessage, type StepEndReason } from '@pipod/plan';
+import { ageMs, exists, mkdirp, readJson, touch, writeAtomic, writeJson, type Clock, type Waiter } from './io.ts';
+import type { ProcessEnd, Runner, RunningProcess } from './runner.ts';
+import { WrapperExit } from './errors.ts';
+
+/** What a wrapper needs from the outside world. */
+export interface WrapperDeps {
+  readonly layout: Layout;
+  readonly waiter: Waiter;
+  readonly runner: Runner;
+  readonly clock: Clock;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The plan's runtime knobs, or the defaults when the plan cannot be read. */
+export function loadSettings(layout: Layout): PlanSettings {
+  try {
+    const plan = readJson<ExecutionPlan>(layout.planFile);
+    return plan?.settings ?? DEFAULT_SETTINGS;
+  } catch {
+    return DEFAULT_SETTINGS;
+  }
+}
+
+/**
+ * Keeps our beat file fresh and watches the supervisor's heartbeat; calls
+ * `onStale` once when the supervisor has been silent for `staleMs` (counting
+ * from our own start while it has not written one yet).
+ */
+export function startLiveness(deps: WrapperDeps, container: string, settings: PlanSettings, onStale: (why: string) => void): () => void {
+  const { layout, clock } = deps;
+  const started = clock.now();
+  const beat = layout.beatFile(container);
+  touch(beat);
+  let fired = false;
+  const timer = setInterval(() => {
+    touch(beat);
+    if (fired) return;
+    const now = clock.now();
+    const age = ageMs(layout.heartbeat, now);
+    const silent = age ?? now - started;
+    if (silent > settings.staleMs) {
+      fired = true;
+      onStale(age === undefined ? `the supervisor never started (no heartbeat after ${settings.staleMs} ms)` : `the supervisor stopped (heartbeat ${Math.round(age)} ms old)`);
+    }
+  }, Math.max(10, settings.heartbeatMs));
+  return () => clearInterval(timer);
+}
+
+const START_RE = /^start-(\d+)\.json$/;
+
+/** The lowest start message at or after `seq`, when there is one. */
+export function nextStart(dir: string, seq: number): number | undefined {
+  let best: number | undefined;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    const m = START_RE.exec(n);
+    if (m?.[1] === undefined) continue;
+    const s = Number(m[1]);
+    if (s >= seq && (best === undefined || s < best)) best = s;
+  }
+  return best;
+}
+
+/** What woke a waiting wrapper. */
+export type Wake = { readonly kind: 'start'; readonly seq: number } | { readonly kind: 'release' } | { readonly kind: 'exit' };
+
+/** Waits for the next start message, the release file or the run's exit file. */
+export function waitForWork(deps: WrapperDeps, container: string, seq: number): Promise<Wake> {
+  const { layout, waiter } = deps;
+  const dir = layout.containerDir(container);
+  const release = layout.releaseFile(container);
+  return waiter.until<Wake>([dir, layout.runDir], (n) => n === 'release' || n === 'exit' || START_RE.test(n), () => {
+    if (exists(release)) return { kind: 'release' };
+    if (exists(layout.exitFile)) return { kind: 'exit' };
+    const s = nextStart(dir, seq);
+    return s === undefined ? undefined : { kind: 'start', seq: s };
+  });
+}
+
+/** Stops a process: SIGTERM, then SIGKILL after the grace period. */
+export function stopProcess(proc: RunningProcess, graceMs: number): void {
+  proc.signal('SIGTERM');
+  setTimeout(() => proc.signal('SIGKILL'), graceMs).unref();
+}
+
+/** Tekton's default interpreter for a script without a shebang. */
+export const DEFAULT_SHEBANG = '#!/bin/sh\nset -e\n';
+
+/** Runs one StartMessage to its DoneMessage, obeying the stop file, the step timeout and the run's end. */
+export async function runOnce(deps: WrapperDeps, container: string, msg: StartMessage): Promise<DoneMessage> {
+  const { layout, runner, clock, waiter } = deps;
+  const startedAt = new Date(clock.now()).toISOString();
+  const fail = (reason: StepEndReason, exitCode: number, message: string): DoneMessage => ({ seq: msg.seq, exitCode, reason, message, startedAt, finishedAt: new Date(clock.now()).toISOString() });
+  try {
+    if (msg.exitCodeFile !== undefined) fs.rmSync(msg.exitCodeFile, { force: true });
+    if (msg.workingDir !== undefined && msg.workingDir !== '') mkdirp(msg.workingDir);
+    if (msg.script !== undefined && msg.scriptFile !== undefined) writeAtomic(msg.scriptFile, msg.script, 0o755);
+  } catch (e) {
+    return fail('StartFailed', 127, `cannot prepare the step: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(deps.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, msg.env);
+  const proc = runner.start({ argv: msg.argv, env, cwd: msg.workingDir || undefined, logFile: layout.logFile(container) });
+  let stopped: 'TimedOut' | 'Stopped' | undefined;
+  const stop = (why: 'TimedOut' | 'Stopped'): void => {
+    if (stopped !== undefined) return;
+    stopped = why;
+    stopProcess(proc, msg.graceMs);
+  };
+  const timer = msg.timeoutMs !== undefined && msg.timeoutMs > 0 ? setTimeout(() => stop('TimedOut'), msg.timeoutMs) : undefined;
+  let ended = false;
+  const stopFile = layout.stopFile(container, msg.seq);
+  const stopName = `stop-${msg.seq}`;
+  void waiter.until([layout.containerDir(container), layout.runDir], (n) => n === stopName || n === 'exit' || n === 'release', () => (ended ? false : exists(stopFile) || exists(layout.exitFile) || exists(layout.releaseFile(container)) ? true : undefined)).then((hit) => {
+    if (hit) stop('Stopped');
+  });
+  const end: ProcessEnd = await proc.ended;
+  ended = true;
+  if (timer !== undefined) clearTimeout(timer);
+  const finishedAt = new Date(clock.now()).toISOString();
+  if (end.kind === 'startFailed') return { seq: msg.seq, exitCode: 127, reason: 'StartFailed', message: end.message, startedAt, finishedAt };
+  const reason: StepEndReason = stopped ?? (end.exitCode === 0 ? 'Completed' : 'Failed');
+  const message = stopped === 'TimedOut' ? `step timed out after ${msg.timeoutMs} ms` : stopped === 'Stopped' ? 'step stopped by the supervisor' : undefined;
+  return { seq: msg.seq, exitCode: end.exitCode, ...(end.signal !== undefined ? { signal: end.signal } : {}), reason, ...(message !== undefined ? { message } : {}), startedAt, finishedAt };
+}
+
+/** The `step` mode loop. Resolves with the process exit code. */
+export async function stepMode(deps: WrapperDeps, container: string): Promise<number> {
+  const { layout } = deps;
+  const dir = layout.containerDir(container);
+  mkdirp(dir);
+  mkdirp(`${layout.runDir}/logs`);
+  const settings = loadSettings(layout);
+  let staleWhy: string | undefined;
+  let wakeStale: (() => void) | undefined;
+  const stopLiveness = startLiveness(deps, container, settings, (why) => {
+    staleWhy = why;
+    wakeStale?.();
+  });
+  const stale = new Promise<'stale'>((r) => {
+    wakeStale = () => r('stale');
+  });
+  try {
+    let seq = 1;
+    for (;;) {
+      const wake = await Promise.race([waitForWork(deps, container, seq), stale]);
+      if (wake === 'stale') throw new WrapperExit(`${container}: ${staleWhy ?? 'supervisor gone'}; giving up`, 3);
+      if (wake.kind !== 'start') return 0;
+      const msg = readJson<StartMessage>(layout.startFile(container, wake.seq));
+      if (msg === undefined) throw new WrapperExit(`${container}: start message ${wake.seq} vanished`, 3);
+      const run = runOnce(deps, container, msg);
+      const outcome = await Promise.race([run, stale]);
+      if (outcome === 'stale') {
+        // The supervisor is gone: stop our process so the pod can end, then leave.
+        writeAtomic(layout.stopFile(container, msg.seq), 'supervisor gone');
+        await run;
+        throw new WrapperExit(`${container}: ${staleWhy ?? 'supervisor gone'}; stopped the step and giving up`, 3);
+      }
+      if (msg.exitCodeFile !== undefined) {
+        try {
+          writeAtomic(msg.exitCodeFile, String(outcome.exitCode));
+        } catch {
+          // The supervisor writes it too; the done message is what counts.
+        }
+      }
+      writeJson(layout.doneFile(container, msg.seq), outcome);
+      seq = wake.seq + 1;
+    }
+  } finally {
+    stopLiveness();
+  }
+}
