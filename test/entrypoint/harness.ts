@@ -143,7 +143,8 @@ export interface Proc {
   readonly exit: Promise<Exit>;
 }
 
-function run(bundle: string, args: readonly string[], env: Readonly<Record<string, string>>): Proc {
+/** Runs the bundle with a mode. */
+export function runBundle(bundle: string, args: readonly string[], env: Readonly<Record<string, string>>): Proc {
   const child = spawn(process.execPath, [bundle, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -191,14 +192,14 @@ export async function startRun(plan: ExecutionPlan, opts: { skipWrappers?: reado
   fs.copyFileSync(bundle, join(runtime, 'entrypoint.js'));
   fs.writeFileSync(join(runtime, 'node'), '#!/bin/sh\n', { mode: 0o755 });
   const env = { PIPOD_ROOT: root, PIPOD_RUNTIME_DIR: runtime };
-  const init = await run(bundle, ['init'], { ...env, ...planEnv(plan) }).exit;
+  const init = await runBundle(bundle, ['init'], { ...env, ...planEnv(plan) }).exit;
   if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
   const wrappers = new Map<string, Proc>();
   for (const [c, mode] of containers(plan)) {
     if (opts.skipWrappers?.includes(c)) continue;
-    wrappers.set(c, run(bundle, [mode, c], env));
+    wrappers.set(c, runBundle(bundle, [mode, c], env));
   }
-  const supervisor = run(bundle, ['supervise'], env);
+  const supervisor = runBundle(bundle, ['supervise'], env);
   const layout = new Layout(root);
   return {
     root,

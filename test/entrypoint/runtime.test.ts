@@ -378,3 +378,24 @@ describe('dying processes', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });
+
+describe('missing results', () => {
+  it('a DAG task consuming a result its succeeded producer never wrote fails the run (InvalidTaskResultReference)', async () => {
+    const plan = makePlan({
+      tasks: [
+        { name: 'p', results: [{ name: 'r', type: 'string' }], steps: [{ name: 's', script: 'true' }] },
+        { name: 'c', dependsOn: ['p'], steps: [{ name: 's', command: ['echo', '$(tasks.p.results.r)'] }] },
+      ],
+    });
+    const { summary, events } = await runPlan(plan);
+    expect(summary.status).toBe('Failed');
+    expect(summary.tasks.c).toMatchObject({ status: 'Failed', reason: 'InvalidTaskResultReference' });
+    expect(eventsOf(events, 'step.started')).toHaveLength(1);
+  });
+
+  it('a result that does not match its declared type fails the producing task', async () => {
+    const plan = makePlan({ tasks: [{ name: 'p', results: [{ name: 'r', type: 'array' }], steps: [{ name: 's', script: `printf 'not json' > ${res('p', 'r')}` }] }] });
+    const { summary } = await runPlan(plan);
+    expect(summary.tasks.p).toMatchObject({ status: 'Failed', reason: 'InvalidTaskResult' });
+  });
+});

@@ -244,7 +244,7 @@ export class Supervisor {
     return r.phase === 'dag' && r.state === 'done' && r.status !== 'Succeeded' && r.status !== 'Skipped' && r.task.onError !== 'continue';
   }
 
-  private skipReason(rec: TaskRec): SkipReason | undefined {
+  private skipReason(rec: TaskRec): SkipReason | 'InvalidTaskResultReference' | undefined {
     if (this.cancel === 'immediate') return 'PipelineRunCancelled';
     if (this.pipelineTimedOut) return 'PipelineTimedOutSkip';
     if (rec.phase === 'dag') {
@@ -262,7 +262,11 @@ export class Supervisor {
     const names = new Set(this.recs.keys());
     for (const [t, r] of consumedResults(rec.task, names)) {
       const producer = this.recs.get(t);
-      if (producer === undefined || !Object.prototype.hasOwnProperty.call(producer.results, r)) return 'MissingResultsSkip';
+      if (producer !== undefined && Object.prototype.hasOwnProperty.call(producer.results, r)) continue;
+      // Tekton skips the consumer when the producer was skipped, may fail (onError: continue), or the
+      // consumer is a finally task; a producer that succeeded without its result fails the run instead.
+      if (rec.phase === 'dag' && producer?.status === 'Succeeded') return 'InvalidTaskResultReference';
+      return 'MissingResultsSkip';
     }
     if (!whenHolds(rec.task.when, this.resolverFor(rec, 0))) return 'WhenExpressionsSkip';
     return undefined;
@@ -283,6 +287,11 @@ export class Supervisor {
           if (!ready) continue;
           progressed = true;
           const skip = this.skipReason(rec);
+          if (skip === 'InvalidTaskResultReference') {
+            rec.steps = rec.task.steps.map((s) => ({ name: s.name, container: s.container, status: 'Skipped' }));
+            this.finishTask(rec, 'Failed', skip);
+            continue;
+          }
           if (skip !== undefined) {
             this.markSkipped(rec, skip);
             continue;
