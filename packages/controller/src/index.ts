@@ -3,3 +3,8 @@ export * from './errors.ts';
 export * from './status.ts';
 export * from './rules.ts';
 export * from './kube.ts';
+export * from './build.ts';
+export * from './log.ts';
+export * from './metrics.ts';
+export * from './leader.ts';
+export * from './controller.ts';

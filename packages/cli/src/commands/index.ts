@@ -1,7 +1,8 @@
 /** Every command of the CLI, in help order. Add a module here to add a command. */
 import type { CommandModule } from 'yargs';
 import { buildCommand } from './build.ts';
+import { controllerCommand } from './controller.ts';
 import { validateCommand } from './validate.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [buildCommand, validateCommand];
+export const commands: CommandModule<any, any>[] = [buildCommand, validateCommand, controllerCommand];

@@ -1,0 +1,507 @@
+/**
+ * The reconciler: watches delegated PipelineRuns, pipod CustomRuns, their
+ * pods and the feature flag; creates one pod per run (deterministic name,
+ * adopted on 409), follows the supervisor's event stream and keeps the
+ * run's and its TaskRuns' status current. Decisions live in status.ts and
+ * rules.ts; this file is the I/O around them.
+ */
+import { Layout, SUPERVISOR_CONTAINER } from '@pipod/plan';
+import type { V1Pod } from '@kubernetes/client-node';
+import { type RunBuildOptions, type RefSource, buildRunPod, clusterRefSource } from './build.ts';
+import { type KObject, type Kube, RESOURCES, type Resource, isStatus, orNotFound } from './kube.ts';
+import { LeaderElector } from './leader.ts';
+import type { Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
+import {
+  ANNOTATION_TASKS, FLAGS_CONFIGMAP, LABEL_MANAGED, LABEL_RUN_KIND, LABEL_RUN_NAME, LABEL_RUN_UID, type TaskShape,
+  cancelFileContent, cancelRequest, flagEnabled, isDelegatedPipelineRun, isPipodCustomRun, pipelineRunForCustomRun,
+  podFailure, podName as podNameFor, taskRunName, taskRunObject,
+} from './rules.ts';
+import {
+  EMPTY_RUN, type RunContext, type RunState, applyEvent, customRunStatus, foldEvents, isDone, parseEventLine, pipelineRunStatus, taskRunStatus,
+} from './status.ts';
+import type { RunEvent } from '@pipod/plan';
+
+/** Which run kinds the controller reconciles. */
+export type RunKind = 'PipelineRun' | 'CustomRun';
+
+/** Options of the controller. */
+export interface ControllerOptions extends RunBuildOptions {
+  /** The controller's own namespace: feature flags and the leader Lease live here. */
+  readonly namespace: string;
+  /** Only reconcile runs in this namespace (default: all namespaces). */
+  readonly watchNamespace?: string;
+  /** This replica's name in the Lease. */
+  readonly identity: string;
+  readonly log: Logger;
+  readonly metrics?: Metrics;
+  /** Take part in leader election (default true); false reconciles unconditionally (tests, single dev process). */
+  readonly leaderElection?: boolean;
+  /** How often every run is re-listed even without watch events. */
+  readonly resyncMs?: number;
+  /** Where Pipelines and Tasks come from (default: the cluster). */
+  readonly refs?: RefSource;
+}
+
+interface Tracker {
+  readonly key: string;
+  readonly kind: RunKind;
+  readonly namespace: string;
+  readonly name: string;
+  uid?: string;
+  podName?: string;
+  state: RunState;
+  follow?: { readonly podName: string; stop: () => void };
+  readonly written: Map<string, string>;
+  readonly created: Set<string>;
+  cancelDelivered?: string;
+  shapes?: Record<string, TaskShape>;
+}
+
+const resourceOf: Record<RunKind, Resource> = { PipelineRun: RESOURCES.pipelineRuns, CustomRun: RESOURCES.customRuns };
+const layout = new Layout();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Declares the controller's metrics on a registry. */
+export function defineControllerMetrics(m: Metrics): Metrics {
+  m.define('pipod_reconcile_total', 'counter', 'Reconciles by run kind and outcome.');
+  m.define('pipod_pods_created_total', 'counter', 'Run pods created.');
+  m.define('pipod_pods_adopted_total', 'counter', 'Run pods found existing (409 or after a restart) and adopted.');
+  m.define('pipod_runs_finished_total', 'counter', 'Runs marked finished, by kind and reason.');
+  m.define('pipod_status_writes_total', 'counter', 'Status writes by resource.');
+  m.define('pipod_taskruns_created_total', 'counter', 'TaskRuns created.');
+  m.define('pipod_cancels_delivered_total', 'counter', 'Cancel files written into run pods.');
+  m.define('pipod_events_total', 'counter', 'Supervisor events read from pod logs (replays included).');
+  m.define('pipod_active_runs', 'gauge', 'Runs the controller is following.');
+  m.define('pipod_leader', 'gauge', '1 while this replica holds the leader Lease.');
+  m.define('pipod_feature_enabled', 'gauge', '1 while enable-pipeline-in-pod is true.');
+  return m;
+}
+
+/** The pipod controller. */
+export class Controller {
+  private flag = false;
+  private readonly trackers = new Map<string, Tracker>();
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly inFlight = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly syncTimers = new Map<string, NodeJS.Timeout>();
+  private readonly stops: (() => void)[] = [];
+  private elector: LeaderElector | undefined;
+  private stopped = false;
+  private workers = 0;
+  readonly metrics: Metrics;
+  private readonly refs: RefSource;
+
+  constructor(private readonly kube: Kube, private readonly opts: ControllerOptions) {
+    this.metrics = defineControllerMetrics(opts.metrics ?? new Metrics());
+    this.refs = opts.refs ?? clusterRefSource(kube);
+  }
+
+  /** True when this replica may write (it leads, or leader election is off). */
+  get leading(): boolean {
+    return this.opts.leaderElection === false || (this.elector?.isLeader ?? false);
+  }
+
+  /** Whether the feature flag is on, as last seen. */
+  get enabled(): boolean {
+    return this.flag;
+  }
+
+  /** Starts watching and reconciling; returns once the initial flag is read. */
+  async start(): Promise<void> {
+    const { namespace } = this.opts;
+    this.setFlag(flagEnabled((await orNotFound(this.kube.getConfigMap(namespace, FLAGS_CONFIGMAP)))?.data));
+    if (this.opts.leaderElection !== false) {
+      this.elector = new LeaderElector(this.kube, { namespace, name: 'pipod-controller', identity: this.opts.identity }, this.opts.log, (leader) => {
+        this.metrics.set('pipod_leader', leader ? 1 : 0);
+        if (leader) void this.resync();
+        else for (const t of this.trackers.values()) this.unfollow(t);
+      });
+      this.elector.start();
+    } else {
+      this.metrics.set('pipod_leader', 1);
+    }
+    this.watchLoop(`/api/v1/namespaces/${namespace}/configmaps`, { fieldSelector: `metadata.name=${FLAGS_CONFIGMAP}` }, (type, o) => {
+      this.setFlag(type === 'DELETED' ? false : flagEnabled(o.data));
+    });
+    const ns = this.opts.watchNamespace;
+    const path = (r: Resource): string => (ns ? `/apis/${r.group}/${r.version}/namespaces/${ns}/${r.plural}` : `/apis/${r.group}/${r.version}/${r.plural}`);
+    this.watchLoop(path(RESOURCES.pipelineRuns), {}, (_t, o) => { if (isDelegatedPipelineRun(o)) this.enqueue(keyOf('PipelineRun', o)); });
+    this.watchLoop(path(RESOURCES.customRuns), {}, (_t, o) => { if (isPipodCustomRun(o)) this.enqueue(keyOf('CustomRun', o)); });
+    this.watchLoop(ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods', { labelSelector: `${LABEL_MANAGED}=pipod,${LABEL_RUN_KIND}` }, (_t, o) => {
+      const kind = o.metadata?.labels?.[LABEL_RUN_KIND];
+      const name = o.metadata?.labels?.[LABEL_RUN_NAME];
+      if ((kind === 'PipelineRun' || kind === 'CustomRun') && name && o.metadata?.namespace) this.enqueue(`${kind}/${o.metadata.namespace}/${name}`);
+    });
+    const resync = setInterval(() => void this.resync(), this.opts.resyncMs ?? 30_000);
+    this.stops.push(() => clearInterval(resync));
+    await this.resync();
+  }
+
+  /** Stops watches, followers and leader election (giving the Lease up). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const s of this.stops) s();
+    for (const t of this.syncTimers.values()) clearTimeout(t);
+    for (const t of this.trackers.values()) this.unfollow(t);
+    await this.elector?.stop();
+  }
+
+  private setFlag(on: boolean): void {
+    if (on !== this.flag) this.opts.log.log('info', 'feature flag changed', { flag: 'enable-pipeline-in-pod', enabled: on });
+    this.flag = on;
+    this.metrics.set('pipod_feature_enabled', on ? 1 : 0);
+    if (on) void this.resync();
+  }
+
+  private watchLoop(path: string, query: Record<string, string>, onEvent: (type: string, o: KObject) => void): void {
+    let current: { abort: () => void } | undefined;
+    this.stops.push(() => current?.abort());
+    const loop = async (): Promise<void> => {
+      while (!this.stopped) {
+        const w = this.kube.watch(path, query, (type, o) => {
+          if (type === 'ERROR') return;
+          onEvent(type, o);
+        });
+        current = w;
+        await w.done;
+        if (!this.stopped) await sleep(1000);
+      }
+    };
+    void loop();
+  }
+
+  /** Lists every run and enqueues those that are ours and not done. */
+  async resync(): Promise<void> {
+    if (this.stopped) return;
+    for (const kind of ['PipelineRun', 'CustomRun'] as const) {
+      try {
+        const { items } = await this.kube.listCustom(resourceOf[kind], this.opts.watchNamespace);
+        for (const o of items) {
+          const ours = kind === 'PipelineRun' ? isDelegatedPipelineRun(o) : isPipodCustomRun(o);
+          if (ours && !isDone(o.status as never)) this.enqueue(keyOf(kind, o));
+        }
+      } catch (e) {
+        // 404: the kind is not installed (no Tekton CRDs yet); nothing to list.
+        if (!isStatus(e, 404)) this.opts.log.log('warn', 'resync list failed', { kind, error: errText(e) });
+      }
+    }
+  }
+
+  /** Queues a run for reconciliation (deduplicated; re-run after an in-flight pass). */
+  enqueue(key: string): void {
+    if (this.stopped) return;
+    if (this.inFlight.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.queue.push(key);
+    this.pump();
+  }
+
+  private enqueueLater(key: string, ms: number): void {
+    const prev = this.syncTimers.get(key);
+    if (prev) return;
+    this.syncTimers.set(key, setTimeout(() => {
+      this.syncTimers.delete(key);
+      this.enqueue(key);
+    }, ms));
+  }
+
+  private pump(): void {
+    while (this.workers < 4 && this.queue.length > 0) {
+      const key = this.queue.shift() as string;
+      this.queued.delete(key);
+      this.inFlight.add(key);
+      this.workers++;
+      void this.reconcile(key).finally(() => {
+        this.workers--;
+        this.inFlight.delete(key);
+        if (this.dirty.delete(key)) this.enqueue(key);
+        this.pump();
+      });
+    }
+  }
+
+  /** One reconcile pass for one run; never throws (errors are logged and retried later). */
+  async reconcile(key: string): Promise<void> {
+    const [kind, namespace, name] = key.split('/') as [RunKind, string, string];
+    try {
+      await this.reconcileRun(kind, namespace, name, key);
+      this.metrics.inc('pipod_reconcile_total', { kind, result: 'ok' });
+    } catch (e) {
+      this.metrics.inc('pipod_reconcile_total', { kind, result: 'error' });
+      this.opts.log.log('error', 'reconcile failed', { run: key, error: errText(e), code: (e as { code?: unknown }).code });
+      this.enqueueLater(key, 3000);
+    }
+  }
+
+  private tracker(key: string, kind: RunKind, namespace: string, name: string, uid: string | undefined): Tracker {
+    let t = this.trackers.get(key);
+    if (t && uid && t.uid && t.uid !== uid) {
+      // Same name, new object: forget everything about the old one.
+      this.drop(key);
+      t = undefined;
+    }
+    if (!t) {
+      t = { key, kind, namespace, name, uid, state: EMPTY_RUN, written: new Map(), created: new Set() };
+      this.trackers.set(key, t);
+      this.metrics.set('pipod_active_runs', this.trackers.size);
+    }
+    return t;
+  }
+
+  private drop(key: string): void {
+    const t = this.trackers.get(key);
+    if (t) this.unfollow(t);
+    this.trackers.delete(key);
+    this.metrics.set('pipod_active_runs', this.trackers.size);
+  }
+
+  private unfollow(t: Tracker): void {
+    t.follow?.stop();
+    t.follow = undefined;
+  }
+
+  private async reconcileRun(kind: RunKind, namespace: string, name: string, key: string): Promise<void> {
+    const res = resourceOf[kind];
+    const run = await orNotFound(this.kube.getCustom(res, namespace, name));
+    if (!run || !(kind === 'PipelineRun' ? isDelegatedPipelineRun(run) : isPipodCustomRun(run))) return this.drop(key);
+    if (isDone(run.status as never)) return this.drop(key);
+    if (!this.leading) return;
+    const t = this.tracker(key, kind, namespace, name, run.metadata?.uid);
+    const spec = run.spec ?? {};
+    const status = (run.status ?? {}) as Record<string, unknown>;
+    if (kind === 'PipelineRun' && spec['status'] === 'PipelineRunPending') {
+      await this.writeRunStatus(t, run, { ...status, conditions: [{ type: 'Succeeded', status: 'Unknown', reason: 'PipelineRunPending', message: 'PipelineRun is pending' }] });
+      return;
+    }
+    const extra = (status['extraFields'] ?? {}) as { podName?: string; attempt?: number; retriesStatus?: unknown[] };
+    const attempt = kind === 'CustomRun' ? extra.attempt ?? 0 : 0;
+    const podName = podNameFor(name, attempt);
+    t.podName = podName;
+    const cancel = cancelRequest(kind, spec);
+    let pod = await orNotFound(this.kube.getPod(namespace, podName));
+    if (pod && pod.metadata?.labels?.[LABEL_RUN_UID] !== run.metadata?.uid) {
+      // A pod left by an earlier run of the same name: wait for garbage collection, never adopt it.
+      this.opts.log.log('warn', 'pod belongs to another run of the same name; waiting for it to go', { run: key, pod: podName });
+      this.enqueueLater(key, 5000);
+      return;
+    }
+    const hadPod = kind === 'PipelineRun' ? typeof status['startTime'] === 'string' : extra.podName === podName;
+    const now = new Date().toISOString();
+    if (!pod) {
+      if (hadPod) {
+        await this.finish(t, run, attempt, { cancel, podFailure: podFailure(undefined, true, now), startTime: status['startTime'] as string | undefined });
+        return;
+      }
+      if (cancel) return this.failBeforeStart(t, run, kind === 'PipelineRun' ? 'Cancelled' : 'CustomRunCancelled', `${kind} "${name}" was cancelled before it started`);
+      if (!this.flag) {
+        return this.failBeforeStart(t, run, 'PipelineInPodDisabled',
+          `pipod is disabled: set enable-pipeline-in-pod: "true" in ConfigMap ${this.opts.namespace}/${FLAGS_CONFIGMAP} to run ${kind}s in one pod`);
+      }
+      const body = kind === 'PipelineRun' ? (run as unknown as Record<string, unknown>) : pipelineRunForCustomRun(run);
+      const built = await buildRunPod(this.refs, run, body, podName, this.opts);
+      if (built.kind === 'failed') return this.failBeforeStart(t, run, built.reason, built.message);
+      try {
+        pod = await this.kube.createPod(namespace, built.pod as V1Pod);
+        this.metrics.inc('pipod_pods_created_total');
+        this.opts.log.log('info', 'created pod', { run: key, pod: podName, tasks: built.plan.tasks.length + built.plan.finally.length });
+      } catch (e) {
+        if (!isStatus(e, 409)) throw e;
+        pod = await this.kube.getPod(namespace, podName);
+        this.metrics.inc('pipod_pods_adopted_total');
+        this.opts.log.log('info', 'adopted existing pod', { run: key, pod: podName });
+      }
+      const startTime = kind === 'CustomRun' && typeof status['startTime'] === 'string' ? status['startTime'] : now;
+      const first = kind === 'PipelineRun'
+        ? { ...status, startTime, conditions: [{ type: 'Succeeded', status: 'Unknown', reason: 'Running', message: 'pod created', lastTransitionTime: now }] }
+        : { ...status, startTime, conditions: [{ type: 'Succeeded', status: 'Unknown', reason: 'Running', message: 'pod created', lastTransitionTime: now }], extraFields: { ...extra, podName, attempt } };
+      await this.writeRunStatus(t, run, first);
+      status['startTime'] = startTime;
+    } else if (!t.follow) {
+      this.metrics.inc('pipod_pods_adopted_total');
+    }
+    t.shapes ??= parseShapes(pod.metadata?.annotations?.[ANNOTATION_TASKS]);
+    this.follow(t, pod);
+    const phase = pod.status?.phase;
+    const terminal = phase === 'Succeeded' || phase === 'Failed';
+    if (cancel && !t.state.summary && !terminal) await this.deliverCancel(t, pod, cancelFileContent(cancel));
+    let failure: RunContext['podFailure'];
+    if (terminal || pod.metadata?.deletionTimestamp) {
+      if (!t.state.summary) await this.readWholeLog(t, podName);
+      if (!t.state.summary) failure = podFailure(pod, Boolean(pod.metadata?.deletionTimestamp) && !terminal, now);
+    }
+    const ctx: RunContext = { ...(cancel ? { cancel } : {}), ...(failure ? { podFailure: failure } : {}), ...(typeof status['startTime'] === 'string' ? { startTime: status['startTime'] } : {}) };
+    if (t.state.summary || failure) await this.finish(t, run, attempt, ctx);
+    else await this.syncStatus(t, run, attempt, ctx);
+  }
+
+  private async failBeforeStart(t: Tracker, run: KObject, reason: string, message: string): Promise<void> {
+    const now = new Date().toISOString();
+    const status = { ...(run.status ?? {}), startTime: (run.status as { startTime?: string } | undefined)?.startTime ?? now, completionTime: now, conditions: [{ type: 'Succeeded', status: 'False', reason, message, lastTransitionTime: now }] };
+    await this.writeRunStatus(t, run, status);
+    this.metrics.inc('pipod_runs_finished_total', { kind: t.kind, reason });
+    this.opts.log.log('info', 'run failed before start', { run: t.key, reason, message });
+    this.drop(t.key);
+  }
+
+  /** Final status; for a CustomRun whose attempt failed with retries left, starts the next attempt instead. */
+  private async finish(t: Tracker, run: KObject, attempt: number, ctx: RunContext): Promise<void> {
+    const outcome = t.state.summary?.status;
+    const failed = ctx.podFailure !== undefined || outcome === 'Failed' || outcome === 'TimedOut';
+    const retries = typeof run.spec?.['retries'] === 'number' ? run.spec['retries'] : 0;
+    if (t.kind === 'CustomRun' && failed && !ctx.cancel && attempt < retries) {
+      const st = await this.syncStatus(t, run, attempt, ctx);
+      const prev = ((run.status as { retriesStatus?: unknown[] } | undefined)?.retriesStatus ?? []);
+      const next = attempt + 1;
+      const now = new Date().toISOString();
+      await this.writeRunStatus(t, run, {
+        ...(run.status ?? {}), retriesStatus: [...prev, st],
+        conditions: [{ type: 'Succeeded', status: 'Unknown', reason: 'Running', message: `attempt ${next + 1} of ${retries + 1}`, lastTransitionTime: now }],
+        extraFields: { attempt: next },
+      });
+      this.opts.log.log('info', 'retrying custom run', { run: t.key, attempt: next });
+      this.drop(t.key);
+      this.enqueue(t.key);
+      return;
+    }
+    const st = await this.syncStatus(t, run, attempt, ctx);
+    const reason = (st as { conditions?: { reason?: string }[] }).conditions?.[0]?.reason ?? 'Unknown';
+    this.metrics.inc('pipod_runs_finished_total', { kind: t.kind, reason });
+    this.opts.log.log('info', 'run finished', { run: t.key, reason });
+    this.drop(t.key);
+  }
+
+  /** Creates missing TaskRuns and writes every changed status; returns the run status written. */
+  private async syncStatus(t: Tracker, run: KObject, attempt: number, ctx: RunContext): Promise<Record<string, unknown>> {
+    const podName = t.podName ?? podNameFor(t.name, attempt);
+    const trName = (task: string): string => taskRunName(t.name, task, attempt);
+    const s = t.state;
+    const gone = !s.summary ? ctx.podFailure : undefined;
+    for (const task of s.order) {
+      const ts = s.tasks[task];
+      if (!ts) continue;
+      const n = trName(task);
+      if (!t.created.has(n)) {
+        try {
+          await this.kube.createCustom(RESOURCES.taskRuns, t.namespace, taskRunObject(run, task, n, podName, t.shapes?.[task]));
+          this.metrics.inc('pipod_taskruns_created_total');
+        } catch (e) {
+          if (!isStatus(e, 409)) throw e;
+        }
+        t.created.add(n);
+      }
+      await this.writeStatus(t, RESOURCES.taskRuns, n, taskRunStatus(ts, podName, gone));
+    }
+    let status: Record<string, unknown>;
+    if (t.kind === 'PipelineRun') {
+      status = { ...(run.status ?? {}), ...pipelineRunStatus(s, ctx, trName) };
+    } else {
+      const cr = customRunStatus(s, ctx, podName, attempt, trName);
+      const prev = (run.status as { retriesStatus?: unknown[] } | undefined)?.retriesStatus;
+      status = { ...cr, ...(prev ? { retriesStatus: prev } : {}), ...(ctx.startTime ? { startTime: ctx.startTime } : {}) };
+    }
+    await this.writeRunStatus(t, run, status);
+    return status;
+  }
+
+  private async writeRunStatus(t: Tracker, run: KObject, status: unknown): Promise<void> {
+    await this.writeStatus(t, resourceOf[t.kind], run.metadata?.name ?? t.name, status);
+  }
+
+  private async writeStatus(t: Tracker, res: Resource, name: string, status: unknown): Promise<void> {
+    const json = JSON.stringify(status);
+    const cacheKey = `${res.plural}/${name}`;
+    if (t.written.get(cacheKey) === json) return;
+    await this.kube.patchCustomStatus(res, t.namespace, name, status);
+    t.written.set(cacheKey, json);
+    this.metrics.inc('pipod_status_writes_total', { resource: res.plural });
+  }
+
+  /** Follows the supervisor's log; each (re)connection replays the stream from its start, which the fold makes safe. */
+  private follow(t: Tracker, pod: V1Pod): void {
+    const podName = pod.metadata?.name ?? '';
+    if (t.follow?.podName === podName) return;
+    this.unfollow(t);
+    let stopped = false;
+    let current: { abort: () => void } | undefined;
+    t.follow = { podName, stop: () => { stopped = true; current?.abort(); } };
+    const loop = async (): Promise<void> => {
+      while (!stopped && !this.stopped) {
+        let local: RunState = EMPTY_RUN;
+        const f = this.kube.followLog(t.namespace, podName, SUPERVISOR_CONTAINER, (line) => {
+          const ev = parseEventLine(line);
+          if (!ev) return;
+          local = applyEvent(local, ev);
+          this.metrics.inc('pipod_events_total');
+          if (local.events >= t.state.events) {
+            t.state = local;
+            this.enqueueLater(t.key, ev.type === 'run.finished' ? 0 : 250);
+          }
+        });
+        current = f;
+        try {
+          await f.done;
+        } catch (e) {
+          // 400 while the container is still starting; 404 when the pod is gone (the reconcile notices).
+          this.opts.log.log('debug', 'log stream not available yet', { run: t.key, error: errText(e) });
+        }
+        if (local.summary || stopped) break;
+        await sleep(1000);
+        this.enqueue(t.key);
+      }
+    };
+    void loop();
+  }
+
+  private async readWholeLog(t: Tracker, podName: string): Promise<void> {
+    try {
+      const text = await this.kube.readLog(t.namespace, podName, SUPERVISOR_CONTAINER);
+      const events = text.split('\n').map(parseEventLine).filter((e): e is RunEvent => e !== undefined);
+      const s = foldEvents(events);
+      if (s.events >= t.state.events) t.state = s;
+    } catch (e) {
+      this.opts.log.log('warn', 'could not read the supervisor log', { run: t.key, pod: podName, error: errText(e) });
+    }
+  }
+
+  /** Writes `/pipod/run/cancel` inside the pod with the pod's own node (the step images need no shell). */
+  private async deliverCancel(t: Tracker, pod: V1Pod, content: 'graceful' | 'immediate'): Promise<void> {
+    const podName = pod.metadata?.name ?? '';
+    const mark = `${podName}:${content}`;
+    if (t.cancelDelivered === mark) return;
+    if (pod.status?.phase !== 'Running') {
+      this.enqueueLater(t.key, 1000);
+      return;
+    }
+    const script = `const fs=require('fs');const p=${JSON.stringify(layout.cancelFile)};fs.writeFileSync(p+'.tmp',${JSON.stringify(content)});fs.renameSync(p+'.tmp',p)`;
+    const r = await this.kube.exec(t.namespace, podName, SUPERVISOR_CONTAINER, [layout.loader, '--library-path', layout.libDir, layout.node, '-e', script]);
+    if (r.status !== 'Success') {
+      this.opts.log.log('warn', 'cancel delivery failed; will retry', { run: t.key, pod: podName, status: r.status, message: r.message, stderr: r.stderr.slice(0, 500) });
+      this.enqueueLater(t.key, 2000);
+      return;
+    }
+    t.cancelDelivered = mark;
+    this.metrics.inc('pipod_cancels_delivered_total');
+    this.opts.log.log('info', 'cancel delivered', { run: t.key, pod: podName, mode: content });
+  }
+}
+
+function keyOf(kind: RunKind, o: KObject): string {
+  return `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+}
+
+function parseShapes(s: string | undefined): Record<string, TaskShape> | undefined {
+  if (!s) return undefined;
+  try {
+    return JSON.parse(s) as Record<string, TaskShape>;
+  } catch {
+    return undefined;
+  }
+}
