@@ -251,3 +251,21 @@ pipod-init        init        100m  64Mi
 `);
   });
 });
+
+describe('applyPeakRequests input shape', () => {
+  it('takes the builder\'s untyped Pod JSON and returns the same kind of value', () => {
+    const raw: Readonly<Record<string, unknown>> = JSON.parse(JSON.stringify(fanOutPod));
+    const out: Readonly<Record<string, unknown>> = applyPeakRequests(raw, fanOutPlan);
+    expect(out).toEqual(applyPeakRequests(fanOutPod, fanOutPlan));
+  });
+  it('names what is missing from a malformed Pod', () => {
+    expect(() => applyPeakRequests({ spec: { containers: [{ image: 'x' }, { name: 'a', resources: 'big' }], initContainers: 3 } }, fanOutPlan)).toThrow(
+      new ResourceError([
+        { path: 'spec.containers[0].name', message: 'a container needs a name' },
+        { path: 'spec.containers[1].resources', message: 'must be an object with requests and limits' },
+        { path: 'spec.initContainers', message: 'must be a list of containers' },
+      ]),
+    );
+    expect(() => applyPeakRequests({ kind: 'Pod' }, fanOutPlan)).toThrow('spec: a Pod needs a spec object');
+  });
+});

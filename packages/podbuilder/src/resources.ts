@@ -169,6 +169,28 @@ function limitRangeDefaults(lr: ContainerLimitRange | undefined, problems: Field
   return { min, max, defLimit, defRequest };
 }
 
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** The Pod comes as plain JSON from the builder: check the fields this module relies on. */
+function podShapeProblems(pod: unknown): FieldProblem[] {
+  const spec = isObject(pod) ? pod.spec : undefined;
+  if (!isObject(spec)) return [{ path: 'spec', message: 'a Pod needs a spec object' }];
+  const problems: FieldProblem[] = [];
+  for (const field of ['containers', 'initContainers'] as const) {
+    const list = spec[field];
+    if (list === undefined && field === 'initContainers') continue;
+    if (!Array.isArray(list)) {
+      problems.push({ path: `spec.${field}`, message: 'must be a list of containers' });
+      continue;
+    }
+    list.forEach((c: unknown, i) => {
+      if (!isObject(c) || typeof c.name !== 'string') problems.push({ path: `spec.${field}[${i}].name`, message: 'a container needs a name' });
+      else if (c.resources !== undefined && !isObject(c.resources)) problems.push({ path: `spec.${field}[${i}].resources`, message: 'must be an object with requests and limits' });
+    });
+  }
+  return problems;
+}
+
 const min2 = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 const max2 = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const sum = (xs: Iterable<bigint>): bigint => {
@@ -214,10 +236,13 @@ function fmtList(a: Amounts): Record<string, string> {
  * rewritten one, whose step requests are 0). Throws ResourceError listing
  * every bad quantity and every plan container missing from the Pod.
  */
-export function planPeakRequests<P extends PodObject>(pod: P, plan: ExecutionPlan, options: PeakRequestOptions = {}): { readonly pod: P; readonly explanation: ResourceExplanation } {
+export function planPeakRequests<P extends object>(input: P, plan: ExecutionPlan, options: PeakRequestOptions = {}): { readonly pod: P; readonly explanation: ResourceExplanation } {
   const strategy = options.strategy ?? 'containers';
   const problems: FieldProblem[] = [];
   const warnings: string[] = [];
+  const shapeProblems = podShapeProblems(input);
+  if (shapeProblems.length > 0) throw new ResourceError(shapeProblems);
+  const pod = input as unknown as PodObject;
   const lr = limitRangeDefaults(options.limitRange, problems);
 
   const parseContainer = (c: PodContainer, index: number, init: boolean): Parsed => {
@@ -402,7 +427,7 @@ export function planPeakRequests<P extends PodObject>(pod: P, plan: ExecutionPla
   if (Object.keys(podLevel).length > 0) {
     spec.resources = { ...(pod.spec.resources ?? {}), requests: { ...(pod.spec.resources?.requests ?? {}), ...fmtList(podLevel) } };
   }
-  const out = { ...pod, spec } as P;
+  const out = { ...pod, spec } as unknown as P;
 
   const afterContainers = [
     ...regular.map((c, i) => ({ requests: { ...c.requests, ...(assigned[i] ?? {}) }, limits: c.limits })),
@@ -429,12 +454,12 @@ export function planPeakRequests<P extends PodObject>(pod: P, plan: ExecutionPla
 }
 
 /** Returns a new Pod whose requests sum to the peak concurrent demand per resource (limits unchanged); the builder's last step. */
-export function applyPeakRequests<P extends PodObject>(pod: P, plan: ExecutionPlan, options: PeakRequestOptions = {}): P {
+export function applyPeakRequests<P extends object>(pod: P, plan: ExecutionPlan, options: PeakRequestOptions = {}): P {
   return planPeakRequests(pod, plan, options).pod;
 }
 
 /** How the peak of every resource was reached, for `pipod build --explain-resources` (pass the Pod before applyPeakRequests). */
-export function explainResources(pod: PodObject, plan: ExecutionPlan, options: PeakRequestOptions = {}): ResourceExplanation {
+export function explainResources(pod: object, plan: ExecutionPlan, options: PeakRequestOptions = {}): ResourceExplanation {
   return planPeakRequests(pod, plan, options).explanation;
 }
 
