@@ -28,7 +28,10 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'supervise': {
       const plan = loadPlan(layout);
       const waiter = new FsWaiter();
-      const code = await new Supervisor(plan, { layout, waiter, clock: systemClock, emit: (line) => process.stdout.write(`${line}\n`) }).run();
+      const sup = new Supervisor(plan, { layout, waiter, clock: systemClock, emit: (line) => process.stdout.write(`${line}\n`) });
+      // Pod deletion: stop the steps, still write the summary, then exit.
+      process.on('SIGTERM', () => sup.requestCancel('immediate'));
+      const code = await sup.run();
       waiter.close();
       return code;
     }

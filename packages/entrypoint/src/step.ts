@@ -98,6 +98,9 @@ export function stopProcess(proc: RunningProcess, graceMs: number): void {
 /** Tekton's default interpreter for a script without a shebang. */
 export const DEFAULT_SHEBANG = '#!/bin/sh\nset -e\n';
 
+/** Set once the wrapper itself got SIGTERM while a step ran: it exits after reporting. */
+let terminated = false;
+
 /** Runs one StartMessage to its DoneMessage, obeying the stop file, the step timeout and the run's end. */
 export async function runOnce(deps: WrapperDeps, container: string, msg: StartMessage): Promise<DoneMessage> {
   const { layout, runner, clock, waiter } = deps;
@@ -114,6 +117,12 @@ export async function runOnce(deps: WrapperDeps, container: string, msg: StartMe
   for (const [k, v] of Object.entries(deps.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, msg.env);
   const proc = runner.start({ argv: msg.argv, env, cwd: msg.workingDir || undefined, logFile: layout.logFile(container) });
+  // The kubelet signals only our process; pass a pod shutdown on to the step's process group.
+  const onTerm = (): void => {
+    terminated = true;
+    stop('Stopped');
+  };
+  process.on('SIGTERM', onTerm);
   let stopped: 'TimedOut' | 'Stopped' | undefined;
   const stop = (why: 'TimedOut' | 'Stopped'): void => {
     if (stopped !== undefined) return;
@@ -128,6 +137,7 @@ export async function runOnce(deps: WrapperDeps, container: string, msg: StartMe
     if (hit) stop('Stopped');
   });
   const end: ProcessEnd = await proc.ended;
+  process.off('SIGTERM', onTerm);
   ended = true;
   if (timer !== undefined) clearTimeout(timer);
   const finishedAt = new Date(clock.now()).toISOString();
@@ -177,6 +187,7 @@ export async function stepMode(deps: WrapperDeps, container: string): Promise<nu
         }
       }
       writeJson(layout.doneFile(container, msg.seq), outcome);
+      if (terminated) throw new WrapperExit(`${container}: terminated; stopped the step`, 143);
       seq = wake.seq + 1;
     }
   } finally {

@@ -217,6 +217,11 @@ export class Supervisor {
     return this.phase === 'over';
   }
 
+  /** Cancels from outside the file protocol (SIGTERM on pod deletion behaves as an immediate cancel). */
+  requestCancel(kind: 'graceful' | 'immediate'): void {
+    if (!this.isOver() && this.cancel !== 'immediate') this.applyCancel(kind);
+  }
+
   private applyCancel(kind: 'graceful' | 'immediate'): void {
     this.cancel = kind;
     for (const r of this.recs.values()) {
