@@ -269,3 +269,16 @@ describe('applyPeakRequests input shape', () => {
     expect(() => applyPeakRequests({ kind: 'Pod' }, fanOutPlan)).toThrow('spec: a Pod needs a spec object');
   });
 });
+
+describe('wrapperOverhead', () => {
+  it('adds the waiting wrapper of every step and sidecar container to the always-live part', () => {
+    const e = explainResources(fanOutPod, fanOutPlan, { wrapperOverhead: { memory: '8Mi' } });
+    // 7 step and sidecar containers × 8Mi on top of the supervisor's 32Mi.
+    expect(e.resources[1]).toMatchObject({ resource: 'memory', always: '88Mi', peak: '3160Mi' });
+    expect(e.resources[0]).toMatchObject({ resource: 'cpu', always: '50m', peak: '2350m' });
+    expect(e.always[1]).toEqual({ container: '7 wrappers × 8Mi memory', role: 'wrappers', requests: { memory: '56Mi' } });
+  });
+  it('reports a bad overhead quantity with its path', () => {
+    expect(() => explainResources(fanOutPod, fanOutPlan, { wrapperOverhead: { memory: 'lots' } })).toThrow('wrapperOverhead.memory: invalid quantity "lots"');
+  });
+});

@@ -69,6 +69,12 @@ export interface PeakRequestOptions {
   readonly strategy?: 'containers' | 'pod';
   /** The namespace LimitRange of type Container; unknown means none is assumed (see docs). */
   readonly limitRange?: ContainerLimitRange;
+  /**
+   * What the waiting pipod wrapper costs in each step and sidecar container
+   * (it lives for the whole run, beside the user's process while that runs),
+   * e.g. `{memory: '8Mi'}`; counted as always live. Default: nothing.
+   */
+  readonly wrapperOverhead?: ResourceList;
 }
 
 /** Kubernetes QoS class of a Pod. */
@@ -117,7 +123,7 @@ export interface ExplainedTask {
 /** A container that is not a task's (supervisor, pipeline sidecar, unmapped, init). */
 export interface ExplainedContainer {
   readonly container: string;
-  readonly role: 'supervisor' | 'pipeline-sidecar' | 'unmapped' | 'init';
+  readonly role: 'supervisor' | 'pipeline-sidecar' | 'unmapped' | 'init' | 'wrappers';
   readonly requests: Readonly<Record<string, string>>;
 }
 
@@ -244,6 +250,8 @@ export function planPeakRequests<P extends object>(input: P, plan: ExecutionPlan
   if (shapeProblems.length > 0) throw new ResourceError(shapeProblems);
   const pod = input as unknown as PodObject;
   const lr = limitRangeDefaults(options.limitRange, problems);
+  const overhead = parseResourceList(options.wrapperOverhead, 'wrapperOverhead');
+  problems.push(...overhead.problems);
 
   const parseContainer = (c: PodContainer, index: number, init: boolean): Parsed => {
     const base = `spec.${init ? 'initContainers' : 'containers'}[${index}].resources`;
@@ -273,7 +281,7 @@ export function planPeakRequests<P extends object>(input: P, plan: ExecutionPlan
   };
 
   // Every resource any container or the LimitRange mentions.
-  const names = new Set<string>([...Object.keys(lr.defRequest), ...Object.keys(lr.min)]);
+  const names = new Set<string>([...Object.keys(lr.defRequest), ...Object.keys(lr.min), ...Object.keys(overhead.amounts)]);
   for (const c of [...regular, ...inits]) for (const r of [...Object.keys(c.requests), ...Object.keys(c.limits)]) names.add(r);
   const resourceNames = sortResourceNames(names);
 
@@ -311,6 +319,15 @@ export function planPeakRequests<P extends object>(input: P, plan: ExecutionPlan
     const req = effRequests(c, resourceNames);
     for (const [r, v] of Object.entries(req)) always[r] = (always[r] ?? 0n) + v;
     alwaysContainers.push({ container: c.name, role: role.kind, requests: fmtList(req) });
+  }
+  const wrapped = regular.filter((c) => ['step', 'sidecar'].includes(roleOf(c).kind)).length;
+  if (wrapped > 0 && Object.keys(overhead.amounts).length > 0) {
+    const total: Record<string, bigint> = {};
+    for (const [r, v] of Object.entries(overhead.amounts)) {
+      total[r] = v * BigInt(wrapped);
+      always[r] = (always[r] ?? 0n) + (total[r] ?? 0n);
+    }
+    alwaysContainers.push({ container: `${wrapped} wrappers × ${Object.entries(overhead.amounts).map(([r, v]) => `${formatQuantity(v, r)} ${r}`).join(', ')}`, role: 'wrappers', requests: fmtList(total) });
   }
   const explainTask = (t: PlanTask, phase: 'tasks' | 'finally'): { peak: PeakTask; explained: ExplainedTask } => {
     const demand: Record<string, bigint> = {};
