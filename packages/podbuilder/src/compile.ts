@@ -173,6 +173,8 @@ interface Root {
   readonly run?: RunSpec;
   /** Set when the whole run is one TaskRun (its name is the TaskRun's name). */
   readonly taskRunName?: string;
+  /** The pipeline was made up around a Task: its params are typed by construction. */
+  readonly synthesized?: boolean;
 }
 
 function synthesizeFromTask(d: DocSink, spec: TaskSpec, taskName: string, ref: { name: string; path: string } | undefined, retries: number | undefined, timeoutMs: number | undefined): PipelineSpec {
@@ -424,6 +426,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const volumes: Raw[] = [];
   const usedWorkspaces = new Set<string>();
   const annotationMap: Record<string, Record<string, string>> = {};
+  const ports = { names: new Set<string>(), numbers: new Map<string, string>() };
 
   const compileTask = (r: Resolved): PlanTask | undefined => {
     const { pt, spec } = r;
@@ -453,7 +456,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
         continue;
       }
       const vp = givenPath.get(ps.name);
-      if (given.has(ps.name) && vp !== undefined) {
+      if (given.has(ps.name) && vp !== undefined && !root.synthesized) {
         const msg = typeMismatch(ps, v, byName);
         if (msg !== undefined) { pd.error(vp, `param "${ps.name}" of task "${r.taskName}" ${msg}`); continue; }
         checkEnumAndKeys(pd, ps, v, vp);
@@ -630,7 +633,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
         ...(c.computeResources ? { computeResources: c.computeResources } : {}),
         ...(c.securityContext ? { securityContext: c.securityContext } : {}),
         ...(c.imagePullPolicy !== undefined ? { imagePullPolicy: c.imagePullPolicy } : {}),
-        ...(c.ports !== undefined ? { ports: c.ports } : {}),
+        ...(c.ports !== undefined ? { ports: sharePorts(td, c, container, ports) } : {}),
         volumeMounts: baseMounts(c),
       });
       return { name: container, image, command, args, ...(script !== undefined ? { script } : {}), env, ...(workingDir !== undefined && workingDir !== '' ? { workingDir } : {}) };
@@ -705,6 +708,30 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       containers, volumes,
     },
   };
+}
+
+/**
+ * One pod is one network namespace and one set of port names: a repeated port
+ * name is dropped (probes already resolved it to a number) and a repeated
+ * port number is a warning, since the two containers may run at once.
+ */
+function sharePorts(d: DocSink, c: ContainerSpec, container: string, seen: { names: Set<string>; numbers: Map<string, string> }): unknown {
+  if (!Array.isArray(c.ports)) return c.ports;
+  return c.ports.map((p: unknown, i: number) => {
+    if (!isRecord(p)) return p;
+    const num = `${String(p['containerPort'])}/${typeof p['protocol'] === 'string' ? p['protocol'] : 'TCP'}`;
+    const other = seen.numbers.get(num);
+    if (other !== undefined) d.warn(viaIndex(viaField(c.path, 'ports'), i), `port ${num} is also declared by container "${other}"; the containers of one pod share one network namespace`);
+    else seen.numbers.set(num, container);
+    const name = p['name'];
+    if (typeof name !== 'string') return p;
+    if (seen.names.has(name)) {
+      const { name: _n, ...rest } = p;
+      return rest;
+    }
+    seen.names.add(name);
+    return p;
+  });
 }
 
 function sortObject<T>(o: Readonly<Record<string, T>>): Record<string, T> {
@@ -893,7 +920,7 @@ function pickRoot(
     if (!spec) return undefined;
     const taskName = run.taskRef?.name ?? name;
     const pipeline = synthesizeFromTask(d, spec, taskName, run.taskRef, run.retries, run.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    return { pipeline, pipelineName: taskName, run, taskRunName: name };
+    return { pipeline, pipelineName: taskName, run, taskRunName: name, synthesized: true };
   }
   const pipelines = docs.filter((x) => x.kind === 'Pipeline');
   if (pipelines.length > 1) {
@@ -911,7 +938,7 @@ function pickRoot(
     const spec = readTaskDoc({ source: t.source, body: t.body });
     if (!spec) return undefined;
     const d = sink.at(t.source);
-    return { pipeline: synthesizeFromTask(d, spec, t.name, { name: t.name, path: 'metadata.name' }, undefined, undefined), pipelineName: t.name };
+    return { pipeline: synthesizeFromTask(d, spec, t.name, { name: t.name, path: 'metadata.name' }, undefined, undefined), pipelineName: t.name, synthesized: true };
   }
   if (taskDocs.length > 1) {
     sink.error(taskDocs[1]?.source ?? '', '', `several Tasks and no Pipeline, PipelineRun or TaskRun: nothing says which to build (found ${taskDocs.map((p) => p.source).join(', ')})`);

@@ -50,7 +50,7 @@ export function loadDocuments(files: readonly SourceFile[]): LoadResult {
   const errors: FieldError[] = [];
   const seen = new Map<string, string>();
   for (const f of files) {
-    const docs = parseAllDocuments(f.text, { prettyErrors: false, uniqueKeys: true });
+    const docs = parseAllDocuments(f.text, { prettyErrors: true, uniqueKeys: true });
     const list = Array.isArray(docs) ? docs : [docs];
     list.forEach((doc, index) => {
       const where = list.length > 1 ? `${f.name}#${index}` : f.name;
@@ -58,7 +58,8 @@ export function loadDocuments(files: readonly SourceFile[]): LoadResult {
         for (const e of doc.errors) {
           const pos = e.linePos?.[0];
           const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-          errors.push({ source: f.name, path: '', message: `YAML syntax error${at}: ${e.message.split('\n')[0] ?? ''}` });
+          const first = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+          errors.push({ source: f.name, path: '', message: `YAML syntax error${at}: ${first}` });
         }
         return;
       }

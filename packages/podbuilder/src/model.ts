@@ -642,7 +642,10 @@ function readTaskRef(d: DocSink, o: Raw, path: string): NamedRef | undefined {
 }
 
 function readPipelineTask(d: DocSink, t: Raw, path: string, index: number, isFinally: boolean): PipelineTaskSpec {
-  checkFields(d, t, path, PIPELINE_TASK);
+  const m = obj(d, t, 'matrix', path);
+  const matrixFromResults = m !== undefined && JSON.stringify(m).includes('$(tasks.');
+  checkFields(d, t, path, matrixFromResults ? { ...PIPELINE_TASK, matrix: true } : PIPELINE_TASK);
+  if (matrixFromResults) d.error(viaField(path, 'matrix'), 'one pod cannot fan out a matrix from results: its containers must be known before it starts');
   const name = str(d, t, 'name', path, true) ?? '';
   if (name !== '') checkLabel(d, name, viaField(path, 'name'));
   const taskRef = readTaskRef(d, t, path);
@@ -660,10 +663,6 @@ function readPipelineTask(d: DocSink, t: Raw, path: string, index: number, isFin
   }
   if (t['taskRef'] !== undefined && ts) d.error(path, 'set either taskRef or taskSpec, not both');
   if (t['taskRef'] === undefined && !ts && t['pipelineRef'] === undefined && t['pipelineSpec'] === undefined) d.error(path, 'one of taskRef or taskSpec is required');
-  const m = obj(d, t, 'matrix', path);
-  if (m && JSON.stringify(m).includes('$(tasks.')) {
-    d.error(viaField(path, 'matrix'), 'one pod cannot fan out a matrix from results: its containers must be known before it starts');
-  }
   const runAfter = strList(d, t, 'runAfter', path).map((n, i) => ({ name: n, path: viaIndex(viaField(path, 'runAfter'), i) }));
   if (isFinally && runAfter.length > 0) d.error(viaField(path, 'runAfter'), 'finally tasks cannot use runAfter');
   const params = readParams(d, t, path);

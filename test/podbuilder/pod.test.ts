@@ -1,0 +1,97 @@
+// Properties of the generated Pod beyond the golden files: determinism, the
+// plan carried in env chunks, names, deadlines, and build options.
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { PLAN_ENV_CHUNK, isDnsLabel } from '@pipod/plan';
+import { build, encodePlan, parseDuration, parseWorkspaceArg, toJson, toYaml } from '@pipod/podbuilder';
+import { loadCase } from './fixtures.ts';
+
+type Obj = Record<string, unknown>;
+const spec = (pod: Obj): Obj => pod['spec'] as Obj;
+const containers = (pod: Obj): Obj[] => spec(pod)['containers'] as Obj[];
+
+function big(n: number): string {
+  const tasks = Array.from({ length: n }, (_, i) => `    - name: t${i}\n${i > 0 ? `      runAfter: [t${i - 1}]\n` : ''}      taskSpec:\n        steps:\n          - name: s\n            image: busybox\n            script: echo ${createHash('sha256').update(String(i)).digest('hex').repeat(4)}\n`).join('');
+  return `apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: big}\nspec:\n  tasks:\n${tasks}`;
+}
+
+describe('pod', () => {
+  it('is byte-identical for the same input, built twice', () => {
+    const { sources, options } = loadCase('sidecars-volumes');
+    const a = build(sources, options);
+    const b = build(sources.map((s) => ({ ...s })), { ...options });
+    expect(a.kind).toBe('ok');
+    expect(b.kind).toBe('ok');
+    if (a.kind === 'ok' && b.kind === 'ok') {
+      expect(toYaml(a.pod)).toBe(toYaml(b.pod));
+      expect(toJson(a.plan)).toBe(toJson(b.plan));
+    }
+  });
+
+  it('writes keys in sorted order', () => {
+    expect(toYaml({ b: 1, a: { d: 1, c: 2 } })).toBe('a:\n  c: 2\n  d: 1\nb: 1\n');
+  });
+
+  it('carries the plan in PIPOD_PLAN_* chunks that decode to the plan', () => {
+    const r = build([{ name: 'big.yaml', text: big(1500) }]);
+    if (r.kind !== 'ok') throw new Error('invalid');
+    const init = (spec(r.pod)['initContainers'] as Obj[])[0] as Obj;
+    const env = init['env'] as { name: string; value: string }[];
+    expect(env.length).toBeGreaterThan(1);
+    expect(env.map((e) => e.name)).toEqual(env.map((_, i) => `PIPOD_PLAN_${i}`));
+    for (const e of env) expect(e.value.length).toBeLessThanOrEqual(PLAN_ENV_CHUNK);
+    const decoded = gunzipSync(Buffer.from(env.map((e) => e.value).join(''), 'base64')).toString('utf8');
+    expect(JSON.parse(decoded)).toEqual(r.plan);
+    expect(encodePlan(r.plan)).toEqual(env.map((e) => e.value));
+  });
+
+  it('gives every container a unique DNS-1123 name', () => {
+    const { sources, options } = loadCase('long-names');
+    const r = build(sources, options);
+    if (r.kind !== 'ok') throw new Error('invalid');
+    const names = [...(spec(r.pod)['initContainers'] as Obj[]), ...containers(r.pod)].map((c) => c['name'] as string);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) expect(isDnsLabel(n)).toBe(true);
+    expect(names.filter((n) => n === 'pipod-init')).toHaveLength(1);
+  });
+
+  it('sets the deadline from the pipeline timeout plus a margin, and none for timeout 0', () => {
+    const run = (t: string): string => `apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata: {name: r}\nspec:\n  timeouts: {pipeline: "${t}"}\n  pipelineSpec:\n    tasks:\n      - name: a\n        taskSpec:\n          steps: [{name: s, image: busybox, script: echo}]\n`;
+    const deadline = (t: string): unknown => {
+      const r = build([{ name: 'r.yaml', text: run(t) }]);
+      return r.kind === 'ok' ? [spec(r.pod)['activeDeadlineSeconds'], r.plan.timeouts.pipelineMs] : r.errors;
+    };
+    expect(deadline('1h30m')).toEqual([5460, 5_400_000]);
+    expect(deadline('0')).toEqual([undefined, undefined]);
+  });
+
+  it('uses the run and pod name options, namespace and runtime image', () => {
+    const r = build([{ name: 'a.yaml', text: big(1) }], { runName: 'nightly-7', podName: 'p1', namespace: 'ns', runtimeImage: 'reg/rt:9' });
+    if (r.kind !== 'ok') throw new Error('invalid');
+    const meta = r.pod['metadata'] as Obj;
+    expect([meta['name'], meta['namespace'], (meta['labels'] as Obj)['tekton.dev/pipelineRun']]).toEqual(['p1', 'ns', 'nightly-7']);
+    expect(containers(r.pod)[0]?.['image']).toBe('reg/rt:9');
+    expect(r.plan.run.pipelineRunName).toBe('nightly-7');
+  });
+});
+
+describe('helpers', () => {
+  it.each([
+    ['1h30m', 5_400_000], ['90s', 90_000], ['500ms', 500], ['1.5h', 5_400_000], ['0', 0], ['2h0m0s', 7_200_000],
+    ['', undefined], ['10', undefined], ['-1s', undefined], ['1d', undefined], ['1h 30m', undefined],
+  ])('parseDuration(%j) = %j', (s, ms) => {
+    expect(parseDuration(s)).toBe(ms);
+  });
+
+  it.each([
+    ['src=emptyDir', { name: 'src', override: { kind: 'emptyDir' } }],
+    ['src=hostPath=/tmp/x', { name: 'src', override: { kind: 'hostPath', path: '/tmp/x' } }],
+    ['src=pvc=claim', { name: 'src', override: { kind: 'persistentVolumeClaim', claimName: 'claim' } }],
+    ['src=secret=s', { name: 'src', override: { kind: 'secret', name: 's' } }],
+    ['src', { error: 'invalid workspace "src": use name=emptyDir, name=hostPath=DIR, name=pvc=CLAIM, name=configMap=NAME or name=secret=NAME' }],
+    ['src=nfs=x', { error: 'invalid workspace "src=nfs=x": unknown kind "nfs" (emptyDir, hostPath, pvc, configMap, secret)' }],
+  ])('parseWorkspaceArg(%j)', (arg, want) => {
+    expect(parseWorkspaceArg(arg)).toEqual(want);
+  });
+});
