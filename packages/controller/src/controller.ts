@@ -5,7 +5,7 @@
  * run's and its TaskRuns' status current. Decisions live in status.ts and
  * rules.ts; this file is the I/O around them.
  */
-import { Layout, SUPERVISOR_CONTAINER } from '@pipod/plan';
+import { SUPERVISOR_CONTAINER } from '@pipod/plan';
 import type { V1Pod } from '@kubernetes/client-node';
 import { type RunBuildOptions, type RefSource, buildRunPod, clusterRefSource } from './build.ts';
 import { type KObject, type Kube, RESOURCES, type Resource, isStatus, orNotFound } from './kube.ts';
@@ -14,7 +14,7 @@ import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import {
   ANNOTATION_TASKS, FLAGS_CONFIGMAP, LABEL_MANAGED, LABEL_RUN_KIND, LABEL_RUN_NAME, LABEL_RUN_UID, type TaskShape,
-  cancelFileContent, cancelRequest, flagEnabled, isDelegatedPipelineRun, isPipodCustomRun, pipelineRunForCustomRun,
+  cancelExecCommand, cancelFileContent, cancelRequest, flagEnabled, isDelegatedPipelineRun, isPipodCustomRun, pipelineRunForCustomRun,
   podFailure, podName as podNameFor, taskRunName, taskRunObject,
 } from './rules.ts';
 import {
@@ -59,7 +59,6 @@ interface Tracker {
 }
 
 const resourceOf: Record<RunKind, Resource> = { PipelineRun: RESOURCES.pipelineRuns, CustomRun: RESOURCES.customRuns };
-const layout = new Layout();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -480,8 +479,7 @@ export class Controller {
       this.enqueueLater(t.key, 1000);
       return;
     }
-    const script = `const fs=require('fs');const p=${JSON.stringify(layout.cancelFile)};fs.writeFileSync(p+'.tmp',${JSON.stringify(content)});fs.renameSync(p+'.tmp',p)`;
-    const r = await this.kube.exec(t.namespace, podName, SUPERVISOR_CONTAINER, [layout.loader, '--library-path', layout.libDir, layout.node, '-e', script]);
+    const r = await this.kube.exec(t.namespace, podName, SUPERVISOR_CONTAINER, cancelExecCommand(content));
     if (r.status !== 'Success') {
       this.opts.log.log('warn', 'cancel delivery failed; will retry', { run: t.key, pod: podName, status: r.status, message: r.message, stderr: r.stderr.slice(0, 500) });
       this.enqueueLater(t.key, 2000);
