@@ -282,3 +282,11 @@ describe('wrapperOverhead', () => {
     expect(() => explainResources(fanOutPod, fanOutPlan, { wrapperOverhead: { memory: 'lots' } })).toThrow('wrapperOverhead.memory: invalid quantity "lots"');
   });
 });
+
+describe('resources only init containers request', () => {
+  it('are reported but not written as zeros on every container', () => {
+    const out = planPeakRequests(pod([container('a-s', { cpu: '1' })], container(SUPERVISOR_CONTAINER), container('pipod-init', { 'ephemeral-storage': '1Gi' })), plan([task('a', [], ['s'])]));
+    expect(requestsOf(out.pod)).toEqual({ 'pipod-init': { 'ephemeral-storage': '1Gi' }, 'pipod-supervisor': { cpu: '1' }, 'a-s': { cpu: '0' } });
+    expect(out.explanation.resources[1]).toMatchObject({ resource: 'ephemeral-storage', asWritten: '1Gi', podRequest: '1Gi', rewritten: false, notes: ['only init containers request it'] });
+  });
+});

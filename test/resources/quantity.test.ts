@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatQuantity, isOvercommittable, parseQuantity, parseResourceList, QuantityError } from '@pipod/podbuilder/resources';
+import { formatQuantity, isOvercommittable, parseQuantity, parseResourceList, QuantityError, resourceNameProblem } from '@pipod/podbuilder/resources';
 
 const GI = 2n ** 30n;
 const N = 1_000_000_000n; // nano-units per unit
@@ -111,12 +111,13 @@ describe('formatQuantity', () => {
 
 describe('parseResourceList', () => {
   it('collects every problem with its path and keeps the good entries', () => {
-    const { amounts, problems } = parseResourceList({ cpu: '1.5.5', memory: '1Gi', 'ephemeral-storage': '-1Gi', 'nvidia.com/gpu': 1, bad: true as unknown as string }, 'spec.containers[2].resources.requests');
+    const { amounts, problems } = parseResourceList({ cpu: '1.5.5', memory: '1Gi', 'ephemeral-storage': '-1Gi', 'nvidia.com/gpu': 1, 'example.com/bad': true as unknown as string }, 'spec.containers[2].resources.requests');
     expect(amounts).toEqual({ memory: GI * N, 'nvidia.com/gpu': N });
     expect(problems).toEqual([
-      { path: 'spec.containers[2].resources.requests.bad', message: 'must be a quantity such as "500m" or "1Gi"' },
+      
       { path: 'spec.containers[2].resources.requests.cpu', message: 'invalid quantity "1.5.5": unknown suffix ".5" (use one of n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or e<exponent>)' },
       { path: 'spec.containers[2].resources.requests.ephemeral-storage', message: 'must not be negative, got "-1Gi"' },
+      { path: 'spec.containers[2].resources.requests.example.com/bad', message: 'must be a quantity such as "500m" or "1Gi"' },
     ]);
   });
   it('rejects a list that is not a map', () => {
@@ -130,4 +131,20 @@ describe('isOvercommittable', () => {
     ['hugepages-2Mi', false], ['nvidia.com/gpu', false], ['example.com/dongle', false],
   ];
   for (const [name, ok] of table) it(`${name} → ${ok}`, () => expect(isOvercommittable(name)).toBe(ok));
+});
+
+describe('resourceNameProblem', () => {
+  const ok = ['cpu', 'memory', 'ephemeral-storage', 'hugepages-2Mi', 'hugepages-1Gi', 'nvidia.com/gpu', 'example.com/dongle', 'kubernetes.io/x'];
+  for (const name of ok) it(`accepts ${name}`, () => expect(resourceNameProblem(name)).toBeUndefined());
+  const bad: [string, string][] = [
+    ['cpus', 'unknown resource "cpus": use cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed extended resource such as nvidia.com/gpu'],
+    ['constructor', 'unknown resource "constructor": use cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed extended resource such as nvidia.com/gpu'],
+    ['Example.com/x', 'unknown resource "Example.com/x": use cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed extended resource such as nvidia.com/gpu'],
+    ['hugepages-big', '"hugepages-big" is not a hugepages size such as hugepages-2Mi'],
+  ];
+  for (const [name, message] of bad) it(`rejects ${name}`, () => expect(resourceNameProblem(name)).toBe(message));
+  it('makes parseResourceList report the name with its path', () => {
+    expect(parseResourceList({ cpus: '1', __proto__: '1', cpu: '1' } as Record<string, string>, 'r').problems.map((p) => p.path)).toEqual(['r.cpus']);
+    expect(parseResourceList(JSON.parse('{"__proto__": "1"}'), 'r').problems).toEqual([{ path: 'r.__proto__', message: 'unknown resource "__proto__": use cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed extended resource such as nvidia.com/gpu' }]);
+  });
 });

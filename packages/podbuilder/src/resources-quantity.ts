@@ -167,6 +167,27 @@ export function formatAmounts(amounts: Amounts): Record<string, string> {
   return out;
 }
 
+const QUALIFIED = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/**
+ * Why a name cannot be a container resource, or undefined when it can: the
+ * standard names, `hugepages-<size>`, or a domain-prefixed extended resource
+ * (`nvidia.com/gpu`), as the API server allows.
+ */
+export function resourceNameProblem(name: string): string | undefined {
+  if (name === 'cpu' || name === 'memory' || name === 'ephemeral-storage') return undefined;
+  if (name.startsWith('hugepages-')) {
+    try {
+      if (parseQuantity(name.slice('hugepages-'.length)) > 0n) return undefined;
+    } catch {
+      // fall through to the message below
+    }
+    return `"${name}" is not a hugepages size such as hugepages-2Mi`;
+  }
+  if (name.length <= 253 && QUALIFIED.test(name) && !name.startsWith('requests.')) return undefined;
+  return `unknown resource "${name}": use cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed extended resource such as nvidia.com/gpu`;
+}
+
 /**
  * Parses a ResourceList, collecting every bad entry as a problem under
  * `path` (e.g. `spec.steps[0].computeResources.requests`) instead of stopping
@@ -183,6 +204,11 @@ export function parseResourceList(list: ResourceList | undefined, path: string):
   for (const name of Object.keys(list).sort()) {
     const raw = list[name];
     const at = `${path}.${name}`;
+    const nameProblem = resourceNameProblem(name);
+    if (nameProblem !== undefined) {
+      problems.push({ path: at, message: nameProblem });
+      continue;
+    }
     if (typeof raw !== 'string' && typeof raw !== 'number') {
       problems.push({ path: at, message: 'must be a quantity such as "500m" or "1Gi"' });
       continue;

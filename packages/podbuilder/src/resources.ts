@@ -275,7 +275,7 @@ export function planPeakRequests<P extends object>(input: P, plan: ExecutionPlan
     const out: Record<string, bigint> = {};
     for (const r of names) {
       const v = effRequest(c, r);
-      if (v > 0n || r in c.requests || r in c.limits) out[r] = v;
+      if (v > 0n || Object.hasOwn(c.requests, r) || Object.hasOwn(c.limits, r)) out[r] = v;
     }
     return out;
   };
@@ -389,6 +389,13 @@ export function planPeakRequests<P extends object>(input: P, plan: ExecutionPlan
       continue;
     }
 
+    const mentioned = p > 0n || minR !== undefined || Object.hasOwn(lr.defRequest, r) || regular.some((c) => Object.hasOwn(c.requests, r) || Object.hasOwn(c.limits, r));
+    if (!mentioned) {
+      // Only init containers ask for it: nothing to move, and no reason to write zeros everywhere.
+      notes.push('only init containers request it');
+      explainedResources.push({ ...base, podRequest: formatQuantity(asWritten, r), rewritten: false, placement: [], notes });
+      continue;
+    }
     const floors = regular.map(() => minR ?? 0n);
     const floorSum = sum(floors);
     regular.forEach((c, i) => {
