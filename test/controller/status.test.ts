@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent, RunSummary } from '@pipod/plan';
 import {
@@ -213,5 +216,45 @@ describe('customRunStatus', () => {
     expect(st.conditions[0]).toMatchObject({ status: cs, reason });
     expect(st.results).toEqual([{ name: 'greeting', value: 'hello' }, { name: 'list', value: '["a","b"]' }]);
     expect(st.extraFields?.podName).toBe('pod-1');
+  });
+});
+
+describe('a real supervisor event stream (fan-out, results, when, finally; recorded from a podman run)', () => {
+  const lines = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'fanout-events.jsonl'), 'utf8').split('\n');
+  const events = lines.map(parseEventLine).filter((e): e is RunEvent => e !== undefined);
+  const s = foldEvents(events);
+
+  it('yields one TaskRun per started task, the skipped one in skippedTasks, and pipeline results', () => {
+    const st = pipelineRunStatus(s, {}, trName);
+    expect(st.conditions[0]).toMatchObject({ status: 'True', reason: 'Completed' });
+    expect(st.childReferences.map((c) => c.pipelineTaskName).sort()).toEqual(['gen', 'left', 'report', 'right']);
+    expect(st.skippedTasks).toEqual([{ name: 'only-in-debug', reason: 'WhenExpressionsSkip' }]);
+    expect(st.results).toEqual([{ name: 'joined', value: 'hi-L+hi-R' }, { name: 'first', value: 'hi' }]);
+  });
+
+  it.each([
+    ['gen', [{ name: 'word', type: 'string', value: 'hi' }], ['emit']],
+    ['left', [{ name: 'out', type: 'string', value: 'hi-L' }], ['append', 'check']],
+    ['right', [{ name: 'out', type: 'string', value: 'hi-R' }], ['append', 'check']],
+    ['report', undefined, ['show']],
+  ])('TaskRun %s: Succeeded with results %j and steps %j all Completed', (task, results, steps) => {
+    const t = s.tasks[task];
+    expect(t).toBeDefined();
+    if (!t) return;
+    const st = taskRunStatus(t, 'pod');
+    expect(st.conditions[0]).toMatchObject({ status: 'True', reason: 'Succeeded' });
+    expect(st.results).toEqual(results);
+    expect(st.steps.map((x) => [x.name, x.terminated?.reason, x.terminated?.exitCode])).toEqual(steps.map((n) => [n, 'Completed', 0]));
+    expect(st.startTime && st.completionTime && st.startTime <= st.completionTime).toBe(true);
+  });
+
+  it('every prefix of the stream maps to a consistent in-flight status (what the controller writes as events arrive)', () => {
+    for (let i = 1; i < events.length; i++) {
+      const p = foldEvents(events.slice(0, i));
+      const st = pipelineRunStatus(p, {}, trName);
+      expect(st.conditions[0]?.status).toBe('Unknown');
+      for (const name of p.order) expect(taskRunStatus(p.tasks[name]!, 'pod').conditions).toHaveLength(1);
+    }
+    expect(s.tasks['report']?.finally).toBe(true);
   });
 });
