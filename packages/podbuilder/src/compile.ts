@@ -124,6 +124,11 @@ function chain(...rs: Resolver[]): Resolver {
   };
 }
 
+/** The references in a string; most strings have none, so skip the regex then. */
+function refsIn(text: string): string[] {
+  return text.includes('$(') ? findRefs(text) : [];
+}
+
 /** Applies image rewrites by prefix. */
 export function mapImage(image: string, map: Readonly<Record<string, string>> | undefined): string {
   if (!map) return image;
@@ -331,18 +336,18 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     },
   };
   const substIn = (d: DocSink, scope: Scope, text: string, path: string): string => {
-    for (const ref of findRefs(text)) {
+    for (const ref of refsIn(text)) {
       const msg = scope.check(ref);
       if (msg !== undefined) d.error(path, msg);
     }
     return substitute(text, scope.resolve);
   };
   const substArgsIn = (d: DocSink, scope: Scope, args: readonly string[], path: string): string[] => {
-    args.forEach((a, i) => { for (const ref of findRefs(a)) { const m = scope.check(ref); if (m !== undefined) d.error(viaIndex(path, i), m); } });
+    args.forEach((a, i) => { for (const ref of refsIn(a)) { const m = scope.check(ref); if (m !== undefined) d.error(viaIndex(path, i), m); } });
     return substituteArgs(args, scope.resolve);
   };
   const substValueIn = (d: DocSink, scope: Scope, v: ParamValue, path: string): ParamValue => {
-    walkStrings(v, path, (s, p) => { for (const ref of findRefs(s)) { const m = scope.check(ref); if (m !== undefined) d.error(p, m); } });
+    walkStrings(v, path, (s, p) => { for (const ref of refsIn(s)) { const m = scope.check(ref); if (m !== undefined) d.error(p, m); } });
     return substituteValue(v, scope.resolve);
   };
 
@@ -378,7 +383,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       else add(ra.name);
     }
     walkStrings(pt.raw, pt.path, (s, path) => {
-      for (const ref of findRefs(s)) {
+      for (const ref of refsIn(s)) {
         const tr = parseTaskRef(ref);
         if (!tr) continue;
         const msg = checkTaskRef(tr, pt, byName);
@@ -391,7 +396,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   for (const res of pipeline.results) {
     if (res.value === undefined) continue;
     walkStrings(res.value, viaField(res.path, 'value'), (s, path) => {
-      for (const ref of findRefs(s)) {
+      for (const ref of refsIn(s)) {
         const tr = parseTaskRef(ref);
         if (!tr) continue;
         if (tr.kind !== 'result') { pd.error(path, `pipeline results can only reference task results, not $(${ref})`); continue; }
@@ -586,7 +591,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       const container = containerNames.take([id, c.name]);
       annotationMap[container] = c.kind === 'step' ? { step: c.name, task: pt.name } : { sidecar: c.name, task: pt.name };
       let image = substIn(td, scope, c.image ?? '', c.imagePath);
-      const rt = findRefs(image).filter(isRunTimeRef);
+      const rt = refsIn(image).filter(isRunTimeRef);
       if (rt.length > 0) {
         td.error(c.imagePath, `image depends on the run-time value $(${rt[0] ?? ''})${pt.name !== r.taskName || r.embedded ? '' : ''} (pipeline task "${pt.name}"); one pod needs every image before it starts`);
       }
@@ -623,7 +628,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       for (const e of c.env) {
         if (e.valueFrom) { staticEnv.push({ name: e.name, valueFrom: substituteRaw(td, scope, e.valueFrom, viaField(e.path, 'valueFrom'), substIn) }); continue; }
         const value = substIn(td, scope, e.value ?? '', viaField(e.path, 'value'));
-        if (findRefs(value).some(isRunTimeRef)) env.push({ name: e.name, value });
+        if (refsIn(value).some(isRunTimeRef)) env.push({ name: e.name, value });
         else staticEnv.push({ name: e.name, value });
       }
       const workingDir = c.workingDir !== undefined ? substIn(td, scope, c.workingDir, viaField(c.path, 'workingDir')) : undefined;
@@ -860,6 +865,7 @@ function checkTaskRef(tr: ReturnType<typeof parseTaskRef> & object, pt: Pipeline
 }
 
 function reportCycles(d: DocSink, pipeline: PipelineSpec, names: readonly string[], deps: ReadonlyMap<string, readonly string[]>): void {
+  const known = new Set(names);
   const state = new Map<string, 1 | 2>();
   const stack: string[] = [];
   const reported = new Set<string>();
@@ -867,7 +873,7 @@ function reportCycles(d: DocSink, pipeline: PipelineSpec, names: readonly string
     state.set(n, 1);
     stack.push(n);
     for (const m of [...(deps.get(n) ?? [])].sort()) {
-      if (!names.includes(m)) continue;
+      if (!known.has(m)) continue;
       const s = state.get(m);
       if (s === 1) {
         const cycle = stack.slice(stack.indexOf(m));

@@ -1,7 +1,7 @@
 /** pipod podbuilder: Tekton v1 YAML → validation → ExecutionPlan → one Pod. */
 export { build, validate, imagesToResolve, type BuildResult } from './build.ts';
 export { type FieldError, formatError, viaField, viaIndex, viaKey } from './errors.ts';
-export { loadDocuments, toYaml, toJson, sortKeys, type SourceFile, type LoadedDocument, type LoadResult, type DocKind } from './load.ts';
+export { loadDocuments, toYaml, toJson, toCompactJson, sortKeys, type SourceFile, type LoadedDocument, type LoadResult, type DocKind } from './load.ts';
 export {
   type BuildOptions, type RefResolver, type ResolvedDocument, type ImageConfig, type ImageConfigResolver, type WorkspaceOverride,
   DEFAULT_RUNTIME_IMAGE, mapImageConfigResolver, parseWorkspaceArg,

@@ -123,5 +123,32 @@ export function toYaml(v: unknown): string {
 
 /** Canonical JSON: sorted keys, two-space indent, trailing newline. */
 export function toJson(v: unknown): string {
-  return `${JSON.stringify(sortKeys(v), null, 2)}\n`;
+  return `${stableStringify(v, '\n')}\n`;
+}
+
+/** Canonical compact JSON: sorted keys, no whitespace. */
+export function toCompactJson(v: unknown): string {
+  return stableStringify(v, undefined);
+}
+
+// Writes sorted JSON without first copying the object (the plan of a large
+// pipeline is megabytes; a sorted copy doubled the garbage of a build).
+function stableStringify(v: unknown, nl: string | undefined): string {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  const inner = nl === undefined ? undefined : `${nl}  `;
+  const sep = inner === undefined ? ',' : `,${inner}`;
+  const open = inner ?? '';
+  const close = nl ?? '';
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    return `[${open}${v.map((x) => (x === undefined ? 'null' : stableStringify(x, inner))).join(sep)}${close}]`;
+  }
+  if (isRecord(v)) {
+    const keys = Object.keys(v).filter((k) => v[k] !== undefined).sort();
+    if (keys.length === 0) return '{}';
+    const colon = nl === undefined ? ':' : ': ';
+    return `{${open}${keys.map((k) => `${JSON.stringify(k)}${colon}${stableStringify(v[k], inner)}`).join(sep)}${close}}`;
+  }
+  return 'null';
 }

@@ -7,7 +7,7 @@ import {
   type ExecutionPlan, INIT_CONTAINER, Layout, PLAN_ENV_CHUNK, PLAN_ENV_PREFIX, RUNTIME_IMAGE_DIR, RUNTIME_VOLUME, SUPERVISOR_CONTAINER, podLayout,
 } from '@pipod/plan';
 import type { PodParts } from './compile.ts';
-import { toJson } from './load.ts';
+import { toCompactJson } from './load.ts';
 import type { Raw } from './read.ts';
 
 /** Seconds added to the pipeline timeout for the pod deadline: the supervisor enforces the timeout, the deadline only catches a supervisor that could not. */
@@ -29,7 +29,7 @@ export function initCommand(): string[] {
 
 /** The plan as gzip+base64 chunks, in order. */
 export function encodePlan(plan: ExecutionPlan): string[] {
-  const b64 = gzipSync(Buffer.from(toJson(plan)), { level: 9 }).toString('base64');
+  const b64 = gzipSync(Buffer.from(toCompactJson(plan))).toString('base64');
   const out: string[] = [];
   for (let i = 0; i < b64.length; i += PLAN_ENV_CHUNK) out.push(b64.slice(i, i + PLAN_ENV_CHUNK));
   return out;
