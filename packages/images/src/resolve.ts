@@ -11,7 +11,7 @@ import type { ImageConfig, ImageConfigSource } from './config.ts';
 /** One image's outcome. */
 export type ImageLookup =
   | { readonly kind: 'found'; readonly config: ImageConfig; readonly source: string }
-  | { readonly kind: 'failed'; readonly message: string };
+  | { readonly kind: 'failed'; readonly message: string; readonly reasons: string };
 
 interface CacheEntry {
   readonly config: ImageConfig;
@@ -51,7 +51,8 @@ export class ImageConfigResolver {
         why.push(`${s.name}: ${e.message}`);
       }
     }
-    const failed: ImageLookup = { kind: 'failed', message: `cannot resolve the entrypoint of image "${image}" (${why.join('; ') || 'no image sources configured'})` };
+    const reasons = why.join('; ') || 'no image sources configured';
+    const failed: ImageLookup = { kind: 'failed', message: `cannot resolve the entrypoint of image "${image}" (${reasons})`, reasons };
     this.memory.set(image, failed);
     return failed;
   }
