@@ -290,3 +290,11 @@ describe('resources only init containers request', () => {
     expect(out.explanation.resources[1]).toMatchObject({ resource: 'ephemeral-storage', asWritten: '1Gi', podRequest: '1Gi', rewritten: false, notes: ['only init containers request it'] });
   });
 });
+
+describe('native sidecars', () => {
+  it('are named in a warning, since pipod does not model them', () => {
+    const p = pod([container('a-s', { cpu: '1' })]);
+    const withNative = { ...p, spec: { ...p.spec, initContainers: [...(p.spec.initContainers ?? []), { ...container('proxy', { cpu: '1' }), restartPolicy: 'Always' }] } };
+    expect(explainResources(withNative, plan([task('a', [], ['s'])])).warnings).toEqual(['init container "proxy" is a native sidecar (restartPolicy: Always); its requests are not counted in the peak']);
+  });
+});

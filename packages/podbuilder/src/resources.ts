@@ -262,6 +262,10 @@ export function planPeakRequests<P extends object>(input: P, plan: ExecutionPlan
   };
   const regular = pod.spec.containers.map((c, i) => parseContainer(c, i, false));
   const inits = (pod.spec.initContainers ?? []).map((c, i) => parseContainer(c, i, true));
+  for (const c of pod.spec.initContainers ?? []) {
+    // Native sidecars (restartPolicy Always) run beside the containers; pipod does not generate them, and they are not modelled here.
+    if (c.restartPolicy === 'Always') warnings.push(`init container "${c.name}" is a native sidecar (restartPolicy: Always); its requests are not counted in the peak`);
+  }
   // The request Kubernetes ends up with: explicit, else the limit (API defaulting), else the LimitRange default request.
   const effRequest = (c: Parsed, r: string): bigint => c.requests[r] ?? c.limits[r] ?? lr.defRequest[r] ?? 0n;
   const effLimit = (c: Parsed, r: string): bigint | undefined => c.limits[r] ?? lr.defLimit[r];
