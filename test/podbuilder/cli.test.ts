@@ -1,0 +1,89 @@
+// `pipod build` and `pipod validate` end to end through the real CLI bin:
+// output, exit codes, and clean messages (never a stack trace).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { fixturesDir } from './fixtures.ts';
+
+const bin = join(import.meta.dirname, '../../packages/cli/bin/pipod.mjs');
+const pipod = (...args: string[]): { code: number | null; out: string; err: string } => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+const dir = mkdtempSync(join(tmpdir(), 'pipod-cli-'));
+const file = (name: string, text: string): string => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+describe('pipod build', () => {
+  it('prints the golden Pod for a fixture', () => {
+    const r = pipod('build', '-f', join(fixturesDir, 'sequential/input.yaml'));
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(readFileSync(join(fixturesDir, 'sequential/pod.yaml'), 'utf8'));
+  }, 60_000);
+
+  it('prints the plan as JSON with -p overrides', () => {
+    const r = pipod('build', '-f', join(fixturesDir, 'sequential/input.yaml'), '--plan', '-o', 'json', '-p', 'greeting=hi');
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.out) as { params: Record<string, string>; tasks: { params: Record<string, string> }[] };
+    expect(plan.params).toEqual({ greeting: 'hi' });
+    expect(plan.tasks[0]?.params).toEqual({ message: 'hi one' });
+  }, 60_000);
+
+  it('binds a workspace from -w', () => {
+    const r = pipod('build', '-f', join(fixturesDir, 'task-alone/input.yaml'), '-w', 'scratch=hostPath=/data');
+    expect(r.code).toBe(0);
+    const pod = parse(r.out) as { spec: { volumes: unknown[] } };
+    expect(pod.spec.volumes).toContainEqual({ name: 'ws-scratch', hostPath: { path: '/data', type: 'DirectoryOrCreate' } });
+  }, 60_000);
+
+  it('fails with every error and exit 1 on invalid input', () => {
+    const f = file('bad.yaml', 'apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: [{name: S, image: busybox, script: echo, oops: 1}]\n');
+    const r = pipod('build', '-f', f);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toContain('Task/t: spec.steps[0].oops: unknown field\n');
+    expect(r.err).toContain('Task/t: spec.steps[0].name: invalid name "S"');
+    expect(r.err).not.toMatch(/\n\s+at /);
+  }, 60_000);
+});
+
+describe('pipod validate', () => {
+  it('prints one error per line and exits 1', () => {
+    const f = file('cycle.yaml', 'apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  tasks:\n    - {name: a, runAfter: [b], taskSpec: {steps: [{name: s, image: x, script: echo}]}}\n    - {name: b, runAfter: [a], taskSpec: {steps: [{name: s, image: x, script: echo}]}}\n');
+    const r = pipod('validate', '-f', f);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('Pipeline/p: spec.tasks: dependency cycle: a -> b -> a\n');
+  }, 60_000);
+
+  it('prints JSON with -o json', () => {
+    const f = file('unknown.yaml', 'apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  tasks:\n    - {name: a, taskRef: {name: missing}}\n');
+    const r = pipod('validate', '-f', f, '-o', 'json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toEqual({
+      valid: false,
+      errors: [{ source: 'Pipeline/p', path: 'spec.tasks[0].taskRef.name', message: 'unknown task "missing": no Task of that name among the documents given' }],
+      warnings: [],
+    });
+  }, 60_000);
+
+  it('exits 0 for valid input', () => {
+    const r = pipod('validate', '-f', join(fixturesDir, 'fan-out-fan-in/input.yaml'));
+    expect([r.code, r.out]).toEqual([0, '']);
+  }, 60_000);
+
+  it('reports a missing file and a YAML syntax error cleanly', () => {
+    const missing = pipod('validate', '-f', join(dir, 'nope.yaml'));
+    expect(missing.code).toBe(2);
+    expect(missing.err).toBe(`pipod: cannot read ${join(dir, 'nope.yaml')}: no such file\n`);
+    const f = file('syntax.yaml', 'kind: Task\n  bad: [\n');
+    const r = pipod('validate', '-f', f);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^(.*syntax\.yaml: YAML syntax error at line \d+, column \d+: .+\n)+$/);
+  }, 60_000);
+});
