@@ -298,3 +298,12 @@ describe('native sidecars', () => {
     expect(explainResources(withNative, plan([task('a', [], ['s'])])).warnings).toEqual(['init container "proxy" is a native sidecar (restartPolicy: Always); its requests are not counted in the peak']);
   });
 });
+
+describe('LimitRange minimum and init containers', () => {
+  it('raises an init container below the minimum and says so', () => {
+    const out = planPeakRequests(pod([container('a-s', { cpu: '1' })], container(SUPERVISOR_CONTAINER, { cpu: '100m' }), container('pipod-init', { cpu: '10m' })), plan([task('a', [], ['s'])]), { limitRange: { min: { cpu: '50m' } } });
+    expect(requestsOf(out.pod)['pipod-init']).toEqual({ cpu: '50m' });
+    expect(out.explanation.resources[0]?.notes).toEqual(['init container "pipod-init" raised to the LimitRange minimum 50m']);
+    expect(requestsOf(out.pod)['pipod-supervisor']).toEqual({ cpu: '1050m' });
+  });
+});

@@ -366,9 +366,9 @@ export function planPeakRequests<P extends object>(input: P, plan: ExecutionPlan
     const minR = lr.min[r];
     // Init containers keep their requests; a LimitRange minimum still applies to them.
     inits.forEach((c, i) => {
-      const v = effRequest(c, r);
-      if (minR !== undefined && v < minR) notes.push(`init container "${c.name}" raised to the LimitRange minimum ${formatQuantity(minR, r)}`);
-      if (minR !== undefined && v < minR) (initAssigned[i] as Record<string, bigint>)[r] = minR;
+      if (minR === undefined || effRequest(c, r) >= minR) return;
+      notes.push(`init container "${c.name}" raised to the LimitRange minimum ${formatQuantity(minR, r)}`);
+      (initAssigned[i] as Record<string, bigint>)[r] = minR;
     });
     const initMax = inits.reduce((m, c, i) => max2(m, initAssigned[i]?.[r] ?? effRequest(c, r)), 0n);
     const writtenInitMax = inits.reduce((m, c) => max2(m, effRequest(c, r)), 0n);
