@@ -111,3 +111,53 @@ describe('planPeakRequests on random pipelines', () => {
     }
   });
 });
+
+describe('planPeakRequests invariants under every option (200 seeds)', () => {
+  it('pod strategy covers the aggregate; LimitRange min floors and max caps every container; limits are never exceeded', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const rand = prng(1000 + seed);
+      const containers: PodContainer[] = [];
+      const tasks: PlanTask[] = [];
+      for (let i = 0; i < 1 + Math.floor(rand() * 6); i++) {
+        const t = task(`t${i}`, tasks.filter(() => rand() < 0.3).map((x) => x.name), ['a', 'b'].slice(0, 1 + Math.floor(rand() * 2)), rand() < 0.3 ? ['svc'] : []);
+        for (const x of [...t.steps, ...t.sidecars]) containers.push(randomContainer(rand, x.container));
+        tasks.push(t);
+      }
+      const strategy = rand() < 0.5 ? 'pod' : 'containers';
+      const min = rand() < 0.5 ? { cpu: `${1 + Math.floor(rand() * 50)}m` } : undefined;
+      // A maximum at least as large as every limit and request as written, or the Pod was invalid to begin with.
+      const max = rand() < 0.5 ? { cpu: '2000' } : undefined;
+      const limitRange = { ...(min ? { min } : {}), ...(max ? { max } : {}) };
+      const input = pod(containers, randomContainer(rand, SUPERVISOR_CONTAINER));
+      const { pod: out, explanation } = planPeakRequests(input, plan(tasks), { strategy, limitRange });
+      const cpu = explanation.resources.find((r) => r.resource === 'cpu');
+      if (cpu === undefined) continue;
+      const req = (c: PodContainer): bigint => parseQuantity(c.resources?.requests?.cpu ?? '0');
+      const sumReq = out.spec.containers.reduce((a, c) => a + req(c), 0n);
+      const initMax = (out.spec.initContainers ?? []).reduce((a, c) => (req(c) > a ? req(c) : a), 0n);
+      const peakCpu = parseQuantity(cpu.peak);
+      const floor = min ? parseQuantity(min.cpu) : 0n;
+      const n = BigInt(out.spec.containers.length);
+      const want = [peakCpu, floor * n].reduce((a, b) => (a > b ? a : b));
+      if (strategy === 'pod') {
+        const podReq = parseQuantity(out.spec.resources?.requests?.cpu ?? '0');
+        expect({ seed, aggregateCovered: podReq >= (sumReq > initMax ? sumReq : initMax) }).toEqual({ seed, aggregateCovered: true });
+        expect({ seed, podReq }).toEqual({ seed, podReq: [want, initMax].reduce((a, b) => (a > b ? a : b)) });
+      } else {
+        expect({ seed, sumReq }).toEqual({ seed, sumReq: want });
+      }
+      for (const c of [...out.spec.containers, ...(out.spec.initContainers ?? [])]) {
+        if (min) expect({ seed, c: c.name, ok: req(c) >= floor }).toEqual({ seed, c: c.name, ok: true });
+        if (max) expect({ seed, c: c.name, ok: req(c) <= parseQuantity(max.cpu) }).toEqual({ seed, c: c.name, ok: true });
+        const lim = c.resources?.limits?.cpu;
+        if (lim === undefined) continue;
+        if (parseQuantity(lim) < floor) {
+          // Impossible to satisfy: the API server rejects such a Pod whatever pipod does, and the explanation says so.
+          expect(explanation.warnings).toContain(`cpu: LimitRange minimum ${min?.cpu} exceeds the limit ${lim} of container "${c.name}"; the API server will reject the Pod`);
+        } else {
+          expect({ seed, c: c.name, ok: req(c) <= parseQuantity(lim) }).toEqual({ seed, c: c.name, ok: true });
+        }
+      }
+    }
+  });
+});

@@ -367,6 +367,8 @@ export function planPeakRequests<P extends object>(input: P, plan: ExecutionPlan
     // Init containers keep their requests; a LimitRange minimum still applies to them.
     inits.forEach((c, i) => {
       if (minR === undefined || effRequest(c, r) >= minR) return;
+      const cap = capOf(c, r);
+      if (cap !== undefined && minR > cap) warnings.push(`${r}: LimitRange minimum ${formatQuantity(minR, r)} exceeds the limit ${formatQuantity(cap, r)} of init container "${c.name}"; the API server will reject the Pod`);
       notes.push(`init container "${c.name}" raised to the LimitRange minimum ${formatQuantity(minR, r)}`);
       (initAssigned[i] as Record<string, bigint>)[r] = minR;
     });
