@@ -103,3 +103,28 @@ describe('buildRunPod', () => {
     expect((b.pod['spec'] as { activeDeadlineSeconds?: number }).activeDeadlineSeconds).toBeGreaterThanOrEqual(300);
   });
 });
+
+describe('buildRunPod image lookups', () => {
+  const noCommand: KObject = {
+    apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name: 'img', namespace: 'ns', uid: 'u' },
+    spec: { pipelineSpec: { tasks: [{ name: 't', taskSpec: { steps: [{ name: 's', image: 'example.test/tool:1' }] } }] } },
+  };
+  const body = noCommand as unknown as Record<string, unknown>;
+
+  it('asks for the images of steps without a command and uses their entrypoint', async () => {
+    const asked: string[][] = [];
+    const b = await buildRunPod(new MemorySource([]), noCommand, body, 'img-pipod', {
+      images: (imgs) => { asked.push([...imgs]); return Promise.resolve(new Map([[imgs[0] ?? '', { kind: 'found' as const, config: { entrypoint: ['/tool'], cmd: ['--run'] }, source: 'test' }]])); },
+    });
+    expect(asked).toEqual([['example.test/tool:1']]);
+    expect(b.kind).toBe('ok');
+    if (b.kind === 'ok') expect(b.plan.tasks[0]?.steps[0]?.command).toEqual(['/tool']);
+  });
+
+  it('fails with ImageConfigUnavailable and the lookup\'s message when an image cannot be resolved', async () => {
+    const b = await buildRunPod(new MemorySource([]), noCommand, body, 'img-pipod', {
+      images: () => Promise.resolve(new Map([['example.test/tool:1', { kind: 'failed' as const, message: 'cannot resolve the entrypoint of image "example.test/tool:1" (registry: 404)' }]])),
+    });
+    expect(b).toEqual({ kind: 'failed', reason: 'ImageConfigUnavailable', message: 'cannot resolve the entrypoint of image "example.test/tool:1" (registry: 404)' });
+  });
+});

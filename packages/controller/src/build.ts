@@ -5,6 +5,7 @@
  */
 import type { ExecutionPlan } from '@pipod/plan';
 import { build, formatError, imagesToResolve, mapImageConfigResolver, type ImageConfig, type RefResolver, type ResolvedDocument, type SourceFile } from '@pipod/podbuilder';
+import { type ImageLookup, ImageConfigResolver, RegistrySource } from '@pipod/images';
 import { type KObject, type Kube, RESOURCES, orNotFound } from './kube.ts';
 import {
   ANNOTATION_TASKS, LABEL_MANAGED, LABEL_RUN_KIND, LABEL_RUN_NAME, LABEL_RUN_UID, type TaskShape, ownerReference,
@@ -110,8 +111,8 @@ export type RunBuild =
 export interface RunBuildOptions {
   readonly runtimeImage?: string;
   readonly imageMap?: Readonly<Record<string, string>>;
-  /** Looks up image Entrypoint/Cmd for steps without a command (registry); absent means such steps are errors. */
-  readonly images?: (images: readonly string[]) => Promise<Readonly<Record<string, ImageConfig>>>;
+  /** Looks up image Entrypoint/Cmd for steps without a command (e.g. the registry); absent means such steps are errors. */
+  readonly images?: (images: readonly string[]) => Promise<ReadonlyMap<string, ImageLookup>>;
 }
 
 /** The body of a PipelineRun as the builder reads it: only the fields Tekton allows in a document. */
@@ -149,7 +150,18 @@ export async function buildRunPod(source: RefSource, owner: KObject, run: Rec, p
   let imageConfigResolver;
   if (opts.images) {
     const wanted = imagesToResolve(sources, base);
-    if (wanted.length > 0) imageConfigResolver = mapImageConfigResolver(await opts.images(wanted));
+    if (wanted.length > 0) {
+      const found = await opts.images(wanted);
+      const configs: Record<string, ImageConfig> = {};
+      const failures: string[] = [];
+      for (const image of wanted) {
+        const l = found.get(image);
+        if (l?.kind === 'found') configs[image] = { entrypoint: l.config.entrypoint, cmd: l.config.cmd };
+        else failures.push(l?.message ?? `cannot resolve the entrypoint of image "${image}"`);
+      }
+      if (failures.length > 0) return { kind: 'failed', reason: 'ImageConfigUnavailable', message: failures.join('; ') };
+      imageConfigResolver = mapImageConfigResolver(configs);
+    }
   }
   const r = build(sources, { ...base, ...(imageConfigResolver ? { imageConfigResolver } : {}) });
   if (r.kind === 'invalid') {
@@ -184,4 +196,10 @@ function stampPod(pod: Rec, plan: ExecutionPlan, owner: KObject, name: string): 
     ...pod,
     metadata: { ...meta, name, namespace: owner.metadata?.namespace, labels, annotations, ownerReferences: [ownerReference(owner)] },
   };
+}
+
+/** Image lookups against registries (anonymous; answers cached in memory) for steps that give no command. */
+export function registryImages(): (images: readonly string[]) => Promise<ReadonlyMap<string, ImageLookup>> {
+  const resolver = new ImageConfigResolver([new RegistrySource()]);
+  return (images) => resolver.lookupAll(images);
 }

@@ -1,7 +1,7 @@
 /** `pipod controller`: run the controller against the current kubeconfig (development) or in-cluster (the Deployment). */
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import { Controller, ControllerConfigError, Kube, Metrics, jsonLogger } from '@pipod/controller';
+import { Controller, ControllerConfigError, Kube, Metrics, jsonLogger, registryImages } from '@pipod/controller';
 
 interface ControllerArgs {
   readonly kubeconfig?: string;
@@ -39,7 +39,7 @@ export const controllerCommand: CommandModule<object, ControllerArgs> = {
     const metrics = new Metrics();
     const controller = new Controller(kube, {
       namespace, identity: `${process.env['POD_NAME'] ?? hostname()}-${process.pid}`, log, metrics,
-      leaderElection: args['leader-elect'],
+      leaderElection: args['leader-elect'], images: registryImages(),
       ...(args['watch-namespace'] ? { watchNamespace: args['watch-namespace'] } : {}),
       ...(args['runtime-image'] ? { runtimeImage: args['runtime-image'] } : {}),
     });
