@@ -105,6 +105,8 @@ export interface Waiter {
   until<T>(dirs: readonly string[], match: (name: string) => boolean, check: () => T | undefined): Promise<T>;
   /** Resolves when any of the paths exists; with the one that does. */
   anyOf(paths: readonly string[]): Promise<string>;
+  /** Re-runs every pending check now (slow liveness timers; never the handoff path). */
+  recheckAll(): void;
   /** Stops watching. */
   close(): void;
 }
@@ -140,6 +142,10 @@ export class FsWaiter implements Waiter {
     const dirs = [...new Set(paths.map((p) => dirname(p)))];
     const names = new Set(paths.map((p) => basename(p)));
     return this.until(dirs, (n) => names.has(n), () => paths.find((p) => fs.existsSync(p)));
+  }
+
+  recheckAll(): void {
+    this.recheck(undefined);
   }
 
   close(): void {

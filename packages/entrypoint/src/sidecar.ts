@@ -133,7 +133,7 @@ export async function sidecarMode(deps: WrapperDeps, container: string): Promise
         return e;
       });
       const stopName = `stop-${msg.seq}`;
-      void waiter.until([layout.containerDir(container), layout.runDir], (n) => n === stopName || n === 'release' || n === 'exit', () => {
+      void waiter.until([layout.containerDir(container)], (n) => n === stopName || n === 'release' || n === 'exit', () => {
         if (ended) return false;
         return exists(layout.stopFile(container, msg.seq)) || exists(layout.releaseFile(container)) || exists(layout.exitFile) ? true : undefined;
       }).then((hit) => {

@@ -41,6 +41,7 @@ export function startLiveness(deps: WrapperDeps, container: string, settings: Pl
   let fired = false;
   const timer = setInterval(() => {
     touch(beat);
+    deps.waiter.recheckAll();
     if (fired) return;
     const now = clock.now();
     const age = ageMs(layout.heartbeat, now);
@@ -81,7 +82,9 @@ export function waitForWork(deps: WrapperDeps, container: string, seq: number): 
   const { layout, waiter } = deps;
   const dir = layout.containerDir(container);
   const release = layout.releaseFile(container);
-  return waiter.until<Wake>([dir, layout.runDir], (n) => n === 'release' || n === 'exit' || START_RE.test(n), () => {
+  // Only our own mailbox is watched: the run directory changes with every event and heartbeat and
+  // would wake every waiting wrapper. The exit file is a fallback to `release`, seen on the liveness tick.
+  return waiter.until<Wake>([dir], (n) => n === 'release' || n === 'exit' || START_RE.test(n), () => {
     if (exists(release)) return { kind: 'release' };
     if (exists(layout.exitFile)) return { kind: 'exit' };
     const s = nextStart(dir, seq);
@@ -133,7 +136,7 @@ export async function runOnce(deps: WrapperDeps, container: string, msg: StartMe
   let ended = false;
   const stopFile = layout.stopFile(container, msg.seq);
   const stopName = `stop-${msg.seq}`;
-  void waiter.until([layout.containerDir(container), layout.runDir], (n) => n === stopName || n === 'exit' || n === 'release', () => (ended ? false : exists(stopFile) || exists(layout.exitFile) || exists(layout.releaseFile(container)) ? true : undefined)).then((hit) => {
+  void waiter.until([layout.containerDir(container)], (n) => n === stopName || n === 'exit' || n === 'release', () => (ended ? false : exists(stopFile) || exists(layout.exitFile) || exists(layout.releaseFile(container)) ? true : undefined)).then((hit) => {
     if (hit) stop('Stopped');
   });
   const end: ProcessEnd = await proc.ended;
