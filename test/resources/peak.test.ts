@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { computePeak, maxWeightAntichain, PeakGraphError, type PeakTask } from '@pipod/podbuilder/resources';
+import { computePeak, maxWeightAntichain, PeakGraphError, type Amounts, type PeakTask as AnyPeakTask } from '@pipod/podbuilder/resources';
+
+/** The generated tasks carry bigint demands only. */
+type PeakTask = AnyPeakTask & { readonly demand: Amounts };
 
 /** mulberry32: a tiny seeded PRNG so every failing case can be replayed. */
 function prng(seed: number): () => number {
@@ -135,5 +138,18 @@ describe('computePeak rejects graphs that are not DAGs', () => {
   it('ignores dependencies on tasks of another phase', () => {
     const r = computePeak({ tasks: [{ name: 'a', dependsOn: [], demand: { cpu: 5n } }], finally: [{ name: 'f', dependsOn: ['a'], demand: { cpu: 7n } }, { name: 'g', dependsOn: [], demand: { cpu: 1n } }] });
     expect(r.resources.cpu).toMatchObject({ peak: 8n, tasksPeak: 5n, finallyPeak: 8n, phase: 'finally', witness: ['f', 'g'], sum: 13n });
+  });
+});
+
+describe('computePeak takes Kubernetes quantities too', () => {
+  it('parses strings and numbers exactly', () => {
+    const r = computePeak({
+      tasks: [{ name: 'a', dependsOn: [], demand: { cpu: '100m', memory: '512Mi' } }, { name: 'b', dependsOn: [], demand: { cpu: 0.25, memory: '500M' } }],
+      always: { cpu: 1_000_000n },
+    });
+    expect(r.peak).toEqual({ cpu: 351_000_000n, memory: (512n * 2n ** 20n + 500_000_000n) * 1_000_000_000n });
+  });
+  it('rejects a negative demand', () => {
+    expect(() => computePeak({ tasks: [{ name: 'a', dependsOn: [], demand: { cpu: '-1' } }] })).toThrow('weights must be non-negative');
   });
 });

@@ -10,16 +10,18 @@
  * the heaviest antichain, and the minimum cut names one.
  */
 import { PipodError } from '@pipod/plan';
-import type { Amounts } from './resources-quantity.ts';
-import { sortResourceNames } from './resources-quantity.ts';
+import { parseQuantity, sortResourceNames } from './resources-quantity.ts';
+
+/** Per resource: nano-units as bigint, or a Kubernetes quantity (`500m`, `1Gi`, 2). */
+export type DemandList = Readonly<Record<string, bigint | string | number>>;
 
 /** One schedulable unit: a task's name, the tasks it waits for, and what it needs while it runs. */
 export interface PeakTask {
   readonly name: string;
   /** Tasks of the same list that must finish first; names outside the list are ignored (they finished in an earlier phase). */
   readonly dependsOn: readonly string[];
-  /** Nano-units per resource while the task runs (max over its steps plus its sidecars). */
-  readonly demand: Amounts;
+  /** What the task needs while it runs (max over its steps plus its sidecars). */
+  readonly demand: DemandList;
 }
 
 /** The abstract scheduling problem: the main DAG, the finally DAG run after it, and what is live all the time. */
@@ -28,7 +30,7 @@ export interface PeakInput {
   /** Run after every main task ended; in Tekton they have no dependencies among themselves, so they all overlap. */
   readonly finally?: readonly PeakTask[];
   /** Live for the whole run: the supervisor and pipeline-level sidecars. */
-  readonly always?: Amounts;
+  readonly always?: DemandList;
 }
 
 /** How the peak of one resource is reached. */
@@ -262,6 +264,10 @@ class Dinic {
 export function computePeak(input: PeakInput): PeakResult {
   const fin = input.finally ?? [];
   const always = input.always ?? {};
+  const amount = (list: DemandList, r: string): bigint => {
+    const v = list[r];
+    return v === undefined ? 0n : typeof v === 'bigint' ? v : parseQuantity(v);
+  };
   const mainGraph = buildGraph(input.tasks, 'tasks');
   const finGraph = buildGraph(fin, 'finally');
   const names = new Set<string>(Object.keys(always));
@@ -271,11 +277,11 @@ export function computePeak(input: PeakInput): PeakResult {
   const witness: Record<string, readonly string[]> = {};
   const resources: Record<string, ResourcePeak> = {};
   for (const r of sortResourceNames(names)) {
-    const mw = input.tasks.map((t) => t.demand[r] ?? 0n);
-    const fw = fin.map((t) => t.demand[r] ?? 0n);
+    const mw = input.tasks.map((t) => amount(t.demand, r));
+    const fw = fin.map((t) => amount(t.demand, r));
     const main = maxWeightAntichain(mainGraph.names.length, mainGraph.edges, mw);
     const last = maxWeightAntichain(finGraph.names.length, finGraph.edges, fw);
-    const a = always[r] ?? 0n;
+    const a = amount(always, r);
     if (a < 0n) throw new RangeError(`always.${r} must be non-negative`);
     const phase = main.weight === 0n && last.weight === 0n ? 'none' : main.weight >= last.weight ? 'tasks' : 'finally';
     const [graph, chosen, weights] = phase === 'finally' ? [finGraph, last, fw] : [mainGraph, main, mw];

@@ -333,7 +333,7 @@ export function planPeakRequests<P extends object>(input: P, plan: ExecutionPlan
     }
     alwaysContainers.push({ container: `${wrapped} wrappers × ${Object.entries(overhead.amounts).map(([r, v]) => `${formatQuantity(v, r)} ${r}`).join(', ')}`, role: 'wrappers', requests: fmtList(total) });
   }
-  const explainTask = (t: PlanTask, phase: 'tasks' | 'finally'): { peak: PeakTask; explained: ExplainedTask } => {
+  const explainTask = (t: PlanTask, phase: 'tasks' | 'finally'): { peak: PeakTask & { demand: Amounts }; explained: ExplainedTask } => {
     const demand: Record<string, bigint> = {};
     const steps = t.steps.map((s) => {
       const req = effRequests(byName.get(s.container) as Parsed, resourceNames);
