@@ -172,6 +172,14 @@ const rows: Row[] = [
     errors: [e('Task/t', 'spec.steps[0].args[0]', 'undeclared param "missing" (the task declares none)')],
   },
   {
+    rule: 'whole array param inside a string',
+    docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  params: [{name: list, type: array, default: [a]}]\n  steps: [{name: s, image: busybox, script: "echo $(params.list[*])", args: ["$(params.list[*])", "-x=$(params.list)", "$(params.list[0])"]}]\n'],
+    errors: [
+      e('Task/t', 'spec.steps[0].args[1]', 'array param "list" must be a whole element of a list (command, args, when values, array params); index it ($(params.list[0])) to use it inside a string'),
+      e('Task/t', 'spec.steps[0].script', 'array param "list" must be a whole element of a list (command, args, when values, array params); index it ($(params.list[0])) to use it inside a string'),
+    ],
+  },
+  {
     rule: 'undeclared workspace and result referenced in a script',
     docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: [{name: s, image: busybox, script: "ls $(workspaces.src.path) > $(results.out.path)"}]\n'],
     errors: [

@@ -5,7 +5,7 @@
  */
 import {
   DEFAULT_SETTINGS, MAX_LABEL, PLAN_API_VERSION, PLAN_SCHEMA_VERSION, INIT_CONTAINER, SUPERVISOR_CONTAINER, TEKTON_RESULTS_DIR,
-  type ExecutionPlan, type ParamValue, type PlanEnv, type PlanResultDecl, type PlanSidecar, type PlanStep, type PlanTask, type PlanWhen,
+  type ExecutionPlan, type ParamValue, type ValueType, type PlanEnv, type PlanResultDecl, type PlanSidecar, type PlanStep, type PlanTask, type PlanWhen,
   type Resolver, dnsLabel, findRefs, normalizeRef, podLayout, resolveRef, shortHash, substitute, substituteArgs, substituteValue,
 } from '@pipod/plan';
 import { type DocSink, type Sink, viaField, viaIndex } from './errors.ts';
@@ -75,6 +75,20 @@ interface Scope {
   readonly resolve: Resolver;
   /** An error message for a reference this scope cannot have, or undefined. */
   check(ref: string): string | undefined;
+  /** Declared types of the params this scope sees. */
+  readonly paramTypes: ReadonlyMap<string, ValueType>;
+}
+
+/** Why a whole array or object param cannot stand inside a larger string, or undefined. */
+function wholeParamMisuse(scope: Scope, ref: string): string | undefined {
+  if (!ref.startsWith('params.')) return undefined;
+  const p = paramOf(ref, [...scope.paramTypes.keys()]);
+  if (!p || (p.suffix !== '' && p.suffix !== '[*]')) return undefined;
+  const t = scope.paramTypes.get(p.name);
+  if (t === undefined || t === 'string') return undefined;
+  return t === 'array'
+    ? `array param "${p.name}" must be a whole element of a list (command, args, when values, array params); index it ($(params.${p.name}[0])) to use it inside a string`
+    : `object param "${p.name}" must be a whole param value; use one key ($(params.${p.name}.key)) inside a string`;
 }
 
 /** Finds which declared param a `params.…` reference names (names may contain dots). */
@@ -324,6 +338,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const pipelineParamNames = pipeline.params.map((p) => p.name);
   const pipelineScope: Scope = {
     resolve: chain(paramResolver(pparams), mapResolve(pipelineContext), mapResolve(pwsValues)),
+    paramTypes: new Map(pipeline.params.map((p) => [p.name, p.type])),
     check(ref) {
       if (ref.startsWith('params.')) return paramOf(ref, pipelineParamNames) ? undefined : `undeclared param "${ref.slice(7).split(/[.[]/)[0] ?? ''}" (the pipeline declares ${list(pipelineParamNames)})`;
       if (ref.startsWith('context.')) return TASK_CONTEXT.has(ref) ? undefined : `unknown context variable "${ref}"`;
@@ -335,19 +350,24 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       return undefined;
     },
   };
-  const substIn = (d: DocSink, scope: Scope, text: string, path: string): string => {
-    for (const ref of refsIn(text)) {
-      const msg = scope.check(ref);
+  const checkRefs = (d: DocSink, scope: Scope, text: string, path: string, wholeAllowed: boolean): void => {
+    const refs = refsIn(text);
+    const alone = wholeAllowed && refs.length === 1 && SINGLE_REF.test(text);
+    for (const ref of refs) {
+      const msg = scope.check(ref) ?? (alone ? undefined : wholeParamMisuse(scope, ref));
       if (msg !== undefined) d.error(path, msg);
     }
+  };
+  const substIn = (d: DocSink, scope: Scope, text: string, path: string): string => {
+    checkRefs(d, scope, text, path, false);
     return substitute(text, scope.resolve);
   };
   const substArgsIn = (d: DocSink, scope: Scope, args: readonly string[], path: string): string[] => {
-    args.forEach((a, i) => { for (const ref of refsIn(a)) { const m = scope.check(ref); if (m !== undefined) d.error(viaIndex(path, i), m); } });
+    args.forEach((a, i) => checkRefs(d, scope, a, viaIndex(path, i), true));
     return substituteArgs(args, scope.resolve);
   };
   const substValueIn = (d: DocSink, scope: Scope, v: ParamValue, path: string): ParamValue => {
-    walkStrings(v, path, (s, p) => { for (const ref of refsIn(s)) { const m = scope.check(ref); if (m !== undefined) d.error(p, m); } });
+    walkStrings(v, path, (s, p) => checkRefs(d, scope, s, p, typeof v === 'string' || Array.isArray(v)));
     return substituteValue(v, scope.resolve);
   };
 
@@ -523,7 +543,12 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     const taskParamNames = spec.params.map((p) => p.name);
     const propagated = r.embedded ? pipelineParamNames.filter((n) => !taskParamNames.includes(n)) : [];
     const declaredWs = spec.workspaces.map((w) => w.name);
+    const taskParamTypes = new Map<string, ValueType>([
+      ...pipeline.params.filter((p) => propagated.includes(p.name)).map((p): [string, ValueType] => [p.name, p.type]),
+      ...spec.params.map((p): [string, ValueType] => [p.name, p.type]),
+    ]);
     const taskScope = (step?: ContainerSpec): Scope => ({
+      paramTypes: taskParamTypes,
       resolve: chain(
         paramResolver(tparams),
         r.embedded ? paramResolver(new Map([...pparams].filter(([k]) => propagated.includes(k)))) : () => undefined,
