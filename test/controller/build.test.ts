@@ -123,7 +123,7 @@ describe('buildRunPod image lookups', () => {
 
   it('fails with ImageConfigUnavailable and the lookup\'s message when an image cannot be resolved', async () => {
     const b = await buildRunPod(new MemorySource([]), noCommand, body, 'img-pipod', {
-      images: () => Promise.resolve(new Map([['example.test/tool:1', { kind: 'failed' as const, message: 'cannot resolve the entrypoint of image "example.test/tool:1" (registry: 404)' }]])),
+      images: () => Promise.resolve(new Map([['example.test/tool:1', { kind: 'failed' as const, message: 'cannot resolve the entrypoint of image "example.test/tool:1" (registry: 404)', reasons: 'registry: 404' }]])),
     });
     expect(b).toEqual({ kind: 'failed', reason: 'ImageConfigUnavailable', message: 'cannot resolve the entrypoint of image "example.test/tool:1" (registry: 404)' });
   });

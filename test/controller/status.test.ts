@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent, RunSummary } from '@pipod/plan';
 import {
-  EMPTY_RUN, applyEvent, customRunStatus, foldEvents, parseEventLine, pipelineRunReason, pipelineRunStatus, progressMessage, taskRunStatus,
+  EMPTY_RUN, applyEvent, customRunStatus, foldEvents, parseEventLine, pipelineRunReason, pipelineRunStatus, podFailureApplies, progressMessage, taskRunStatus,
 } from '@pipod/controller';
 
 const T = (s: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
@@ -256,5 +256,31 @@ describe('a real supervisor event stream (fan-out, results, when, finally; recor
       for (const name of p.order) expect(taskRunStatus(p.tasks[name]!, 'pod').conditions).toHaveLength(1);
     }
     expect(s.tasks['report']?.finally).toBe(true);
+  });
+});
+
+describe('pod loss versus the supervisor\'s own summary', () => {
+  const gone = { reason: 'PodDeleted', message: 'the run\'s pod was deleted before the run finished', time: T(9) };
+  const cancelledBySigterm = foldEvents([started,
+    { type: 'task.started', time: T(1), task: 'a', attempt: 0 },
+    { type: 'task.finished', time: T(8), task: 'a', status: 'Cancelled', reason: 'Cancelled', attempts: 1, durationMs: 7000, results: {} },
+    { type: 'run.finished', time: T(8), summary: summary({ status: 'Cancelled', reason: 'Cancelled', tasks: { a: { status: 'Cancelled', reason: 'Cancelled', attempts: 1, results: {}, steps: [] } } }) }]);
+
+  it.each([
+    ['no summary: the pod decides', foldEvents([started]), {}, 'PodDeleted'],
+    ['a Cancelled summary nobody asked for (SIGTERM): the pod decides', cancelledBySigterm, {}, 'PodDeleted'],
+    ['a Cancelled summary the user asked for: Cancelled', cancelledBySigterm, { cancel: 'Cancelled' as const }, 'Cancelled'],
+    ['a Succeeded summary: Succeeded', foldEvents([started, { type: 'run.finished', time: T(10), summary: summary() }]), {}, 'Completed'],
+  ])('%s', (_n, s, extra, reason) => {
+    const st = pipelineRunStatus(s, { ...extra, podFailure: gone }, trName);
+    expect(st.conditions[0]?.reason).toBe(reason);
+  });
+
+  it('fails (not cancels) the TaskRuns a pod deletion stopped', () => {
+    const ctx = { podFailure: gone };
+    const applied = podFailureApplies(cancelledBySigterm, ctx);
+    expect(applied).toEqual(gone);
+    expect(taskRunStatus(cancelledBySigterm.tasks['a']!, 'p', applied).conditions[0]).toMatchObject({ status: 'False', reason: 'Failed' });
+    expect(customRunStatus(cancelledBySigterm, ctx, 'p', 0, trName).conditions[0]?.reason).toBe('PodDeleted');
   });
 });

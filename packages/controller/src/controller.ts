@@ -18,7 +18,7 @@ import {
   podFailure, podName as podNameFor, taskRunName, taskRunObject,
 } from './rules.ts';
 import {
-  EMPTY_RUN, type RunContext, type RunState, applyEvent, customRunStatus, foldEvents, isDone, parseEventLine, pipelineRunStatus, taskRunStatus,
+  EMPTY_RUN, type RunContext, type RunState, applyEvent, customRunStatus, foldEvents, isDone, parseEventLine, pipelineRunStatus, podFailureApplies, taskRunStatus,
 } from './status.ts';
 import type { RunEvent } from '@pipod/plan';
 
@@ -332,9 +332,12 @@ export class Controller {
     const terminal = phase === 'Succeeded' || phase === 'Failed';
     if (cancel && !t.state.summary && !terminal) await this.deliverCancel(t, pod, cancelFileContent(cancel));
     let failure: RunContext['podFailure'];
-    if (terminal || pod.metadata?.deletionTimestamp) {
+    const deleting = Boolean(pod.metadata?.deletionTimestamp);
+    if (terminal || deleting) {
       if (!t.state.summary) await this.readWholeLog(t, podName);
-      if (!t.state.summary) failure = podFailure(pod, Boolean(pod.metadata?.deletionTimestamp) && !terminal, now);
+      // A deleted or evicted pod fails the run even when its supervisor managed to report (SIGTERM reads as a cancel).
+      if (deleting) failure = podFailure(pod, true, now);
+      else if (!t.state.summary || pod.status?.reason === 'Evicted') failure = podFailure(pod, false, now);
     }
     const ctx: RunContext = { ...(cancel ? { cancel } : {}), ...(failure ? { podFailure: failure } : {}), ...(typeof status['startTime'] === 'string' ? { startTime: status['startTime'] } : {}) };
     if (t.state.summary || failure) await this.finish(t, run, attempt, ctx);
@@ -353,7 +356,7 @@ export class Controller {
   /** Final status; for a CustomRun whose attempt failed with retries left, starts the next attempt instead. */
   private async finish(t: Tracker, run: KObject, attempt: number, ctx: RunContext): Promise<void> {
     const outcome = t.state.summary?.status;
-    const failed = ctx.podFailure !== undefined || outcome === 'Failed' || outcome === 'TimedOut';
+    const failed = podFailureApplies(t.state, ctx) !== undefined || outcome === 'Failed' || outcome === 'TimedOut';
     const retries = typeof run.spec?.['retries'] === 'number' ? run.spec['retries'] : 0;
     if (t.kind === 'CustomRun' && failed && !ctx.cancel && attempt < retries) {
       const st = await this.syncStatus(t, run, attempt, ctx);
@@ -382,7 +385,7 @@ export class Controller {
     const podName = t.podName ?? podNameFor(t.name, attempt);
     const trName = (task: string): string => taskRunName(t.name, task, attempt);
     const s = t.state;
-    const gone = !s.summary ? ctx.podFailure : undefined;
+    const gone = podFailureApplies(s, ctx);
     for (const task of s.order) {
       const ts = s.tasks[task];
       if (!ts) continue;

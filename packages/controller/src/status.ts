@@ -223,7 +223,7 @@ export function taskRunStatus(t: TaskState, podName: string, podGone?: { readonl
   let cond: Condition;
   let completionTime = t.completionTime;
   let steps = t.steps.map(stepStatus);
-  if (t.phase === 'Running' && podGone) {
+  if ((t.phase === 'Running' || t.phase === 'Cancelled') && podGone) {
     cond = condition('False', 'Failed', podGone.message, podGone.time);
     completionTime = podGone.time;
     steps = steps.map((x) => (x.running ? { name: x.name, container: x.container, terminated: { exitCode: 1, reason: 'Error', ...(x.running.startedAt ? { startedAt: x.running.startedAt } : {}), finishedAt: podGone.time }, terminationReason: 'Error' } : x));
@@ -303,6 +303,17 @@ export function progressMessage(s: RunState): string {
   return `Tasks Completed: ${done.length} (Failed: ${failed}, Cancelled ${cancelled}), Incomplete: ${incomplete}, Skipped: ${skipped}`;
 }
 
+/**
+ * Whether the pod's end decides the run: always without a summary; also when
+ * the summary says Cancelled but nobody asked to cancel (the supervisor got
+ * SIGTERM because the pod was deleted or evicted).
+ */
+export function podFailureApplies(s: RunState, ctx: RunContext): RunContext['podFailure'] {
+  if (!ctx.podFailure) return undefined;
+  if (!s.summary) return ctx.podFailure;
+  return s.summary.status === 'Cancelled' && !ctx.cancel ? ctx.podFailure : undefined;
+}
+
 /** Tekton's reason while a run is still going, by how it was asked to stop. */
 const RUNNING_REASON: Readonly<Record<CancelRequest | 'none', string>> = {
   none: 'Running',
@@ -318,7 +329,8 @@ export function pipelineRunStatus(s: RunState, ctx: RunContext, taskRunName: (ta
   const skippedTasks = skippedNames.map((name) => ({ name, reason: s.skipped[name] ?? '' }));
   const startTime = s.startTime ?? ctx.startTime;
   const base = { childReferences, ...(startTime ? { startTime } : {}), ...(skippedTasks.length > 0 ? { skippedTasks } : {}) };
-  if (s.summary) {
+  const failure = podFailureApplies(s, ctx);
+  if (s.summary && !failure) {
     const sum = s.summary;
     const reason = pipelineRunReason(sum.status, skippedNames.length);
     const results = Object.entries(sum.results).map(([name, value]) => ({ name, value }));
@@ -328,8 +340,8 @@ export function pipelineRunStatus(s: RunState, ctx: RunContext, taskRunName: (ta
       completionTime: sum.finishedAt, ...(results.length > 0 ? { results } : {}),
     };
   }
-  if (ctx.podFailure) {
-    const f = ctx.podFailure;
+  if (failure) {
+    const f = failure;
     return { ...base, conditions: [condition('False', f.reason, f.message, f.time)], completionTime: f.time };
   }
   const reason = RUNNING_REASON[ctx.cancel ?? 'none'];
@@ -352,9 +364,10 @@ export function customRunStatus(s: RunState, ctx: RunContext, podName: string, a
   let reason = c.reason;
   if (c.status === 'True') reason = 'Succeeded';
   else if (c.status === 'False') {
-    if (s.summary?.status === 'TimedOut') reason = 'CustomRunTimedOut';
+    const failure = podFailureApplies(s, ctx);
+    if (failure) reason = failure.reason;
+    else if (s.summary?.status === 'TimedOut') reason = 'CustomRunTimedOut';
     else if (s.summary?.status === 'Cancelled') reason = 'CustomRunCancelled';
-    else if (!s.summary && ctx.podFailure) reason = ctx.podFailure.reason;
     else reason = 'Failed';
   }
   const results = (pr.results ?? []).map((r) => ({ name: r.name, value: typeof r.value === 'string' ? r.value : JSON.stringify(r.value) }));
