@@ -4,7 +4,6 @@
  * the plan from the environment, and creates every run directory.
  */
 import * as fs from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { PLAN_API_VERSION, PLAN_ENV_PREFIX, RUNTIME_IMAGE_DIR, type ExecutionPlan, type Layout } from '@pipod/plan';
 import { mkdirp, writeAtomic } from './io.ts';
 import { UsageError } from './errors.ts';
@@ -39,7 +38,9 @@ export function copyTree(from: string, to: string): number {
 }
 
 /** Joins `PIPOD_PLAN_0…N`, base64-decodes and gunzips them into the plan's JSON text. */
-export function decodePlanEnv(env: Readonly<Record<string, string | undefined>>): string {
+export async function decodePlanEnv(env: Readonly<Record<string, string | undefined>>): Promise<string> {
+  // Loaded here only: init is the one mode that needs zlib.
+  const { gunzipSync } = await import('node:zlib');
   const chunks: string[] = [];
   for (let i = 0; ; i++) {
     const c = env[`${PLAN_ENV_PREFIX}${i}`];
@@ -84,9 +85,9 @@ export function createRunDirs(layout: Layout, plan: ExecutionPlan): void {
 }
 
 /** The `init` mode. */
-export function initMode(layout: Layout, env: Readonly<Record<string, string | undefined>>): void {
+export async function initMode(layout: Layout, env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const source = env[RUNTIME_DIR_ENV] ?? RUNTIME_IMAGE_DIR;
-  const text = decodePlanEnv(env);
+  const text = await decodePlanEnv(env);
   if (!fs.existsSync(source)) throw new UsageError(`no runtime to copy at ${source}`);
   mkdirp(layout.root);
   copyTree(source, layout.binDir);

@@ -23,7 +23,7 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   switch (mode) {
     case 'init':
-      initMode(layout, process.env);
+      await initMode(layout, process.env);
       return 0;
     case 'supervise': {
       const plan = loadPlan(layout);

@@ -4,9 +4,6 @@
  * writes the ready file, and stops the process (SIGTERM, grace, SIGKILL) when
  * its scope ends. gRPC probes are not implemented yet and fail clearly.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
-import * as net from 'node:net';
 import type { DoneMessage, ExecutionPlan, PlanProbe, PlanSidecar, StartMessage } from '@pipod/plan';
 import { exists, mkdirp, readJson, sleep, writeAtomic, writeJson } from './io.ts';
 import { loadSettings, startLiveness, stopProcess, waitForWork, type WrapperDeps } from './step.ts';
@@ -28,7 +25,9 @@ export async function probeOnce(probe: PlanProbe, runner: Runner, env: Readonly<
     if (end.kind === 'startFailed') return { ok: false, message: end.message };
     return end.exitCode === 0 ? { ok: true } : { ok: false, message: `exec probe exited ${end.exitCode}` };
   }
+  // Loaded on first use: a step wrapper never needs the network stack, and each module costs memory.
   if (h.kind === 'tcpSocket') {
+    const net = await import('node:net');
     return new Promise((resolve) => {
       const sock = net.connect({ host: h.host || '127.0.0.1', port: h.port });
       const done = (r: ProbeResult): void => {
@@ -41,7 +40,7 @@ export async function probeOnce(probe: PlanProbe, runner: Runner, env: Readonly<
     });
   }
   if (h.kind === 'httpGet') {
-    const mod = h.scheme === 'HTTPS' ? https : http;
+    const mod = h.scheme === 'HTTPS' ? await import('node:https') : await import('node:http');
     return new Promise((resolve) => {
       const headers: Record<string, string> = {};
       for (const x of h.headers) headers[x.name] = x.value;
