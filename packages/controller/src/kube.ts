@@ -204,6 +204,7 @@ export class Kube {
     let buf = '';
     let controller: AbortController | undefined;
     let aborted = false;
+    let finish: (() => void) | undefined;
     const done = new Promise<void>((resolve, reject) => {
       const sink = new Writable({
         write(chunk: Buffer, _enc, cb) {
@@ -225,6 +226,12 @@ export class Kube {
       });
       sink.on('error', reject);
       sink.on('close', () => resolve());
+      // client-node pipes the response body into the sink; a dropped connection errors the body, which pipe() does not forward.
+      sink.on('pipe', (src: NodeJS.ReadableStream) => {
+        src.once('error', () => resolve());
+        src.once('close', () => resolve());
+      });
+      finish = resolve;
       new k8s.Log(this.config)
         .log(namespace, pod, container, sink, { follow: true })
         .then((c) => {
@@ -238,6 +245,7 @@ export class Kube {
       abort: () => {
         aborted = true;
         controller?.abort();
+        finish?.();
       },
     };
   }
