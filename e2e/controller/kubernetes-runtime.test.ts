@@ -1,0 +1,75 @@
+/**
+ * The kubernetes runtime of `pipod run` on the real test cluster: the same
+ * generated pod as podman runs, its events and summary from the pod log,
+ * cancel through exec, and cleanup. Skips, saying why, when no cluster answers.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunEvent } from '@pipod/plan';
+import { build } from '@pipod/podbuilder';
+import { Kube } from '@pipod/controller';
+import { KubernetesRuntime } from '../../packages/cli/src/runtime/kubernetes.ts';
+import type { KubePod } from '../../packages/cli/src/runtime/index.ts';
+import { ensureImages } from '../helpers.ts';
+import { KUBECONFIG, clusterProblem, createNamespace, deleteNamespace, fixture, importImages, waitFor } from './cluster.ts';
+
+const problem = await clusterProblem();
+if (problem) console.warn(`[e2e/controller] kubernetes runtime tests skipped: ${problem}`);
+
+const NS = `pipod-e2e-rt-${randomBytes(3).toString('hex')}`;
+
+function built(file: string, params: Record<string, string> = {}): { pod: KubePod; plan: Parameters<KubernetesRuntime['start']>[0]['plan'] } {
+  const b = build(fixture(file).map((d) => ({ name: file, text: JSON.stringify(d) })), { params, namespace: NS });
+  if (b.kind !== 'ok') throw new Error(JSON.stringify(b.errors));
+  return { pod: b.pod as unknown as KubePod, plan: b.plan };
+}
+
+describe.skipIf(problem !== undefined)('kubernetes runtime on a real cluster', () => {
+  let kube: Kube;
+  let rt: KubernetesRuntime;
+
+  beforeAll(async () => {
+    ensureImages();
+    importImages();
+    kube = Kube.load(KUBECONFIG);
+    await createNamespace(kube, NS);
+    await waitFor('default service account', async () => (await kube.core.readNamespacedServiceAccount({ namespace: NS, name: 'default' }).catch(() => undefined)) ? true : undefined, 60_000);
+    rt = new KubernetesRuntime({ kube, namespace: NS });
+  });
+
+  afterAll(async () => {
+    if (kube) await deleteNamespace(kube, NS);
+  });
+
+  it('runs the fan-out pipeline to the same summary podman reports, then deletes the pod', async () => {
+    const { pod, plan } = built('fanout.yaml');
+    const events: RunEvent[] = [];
+    const h = rt.start({ pod, plan, logs: true }, { onEvent: (e) => events.push(e) });
+    const s = await h.result;
+    expect(s.status).toBe('Succeeded');
+    expect(s.results).toEqual({ joined: 'hi-L+hi-R', first: 'hi' });
+    expect(Object.fromEntries(Object.entries(s.tasks).map(([n, t]) => [n, t.status]))).toEqual({ gen: 'Succeeded', left: 'Succeeded', right: 'Succeeded', 'only-in-debug': 'Skipped', report: 'Succeeded' });
+    expect(events[0]?.type).toBe('run.started');
+    expect(events.at(-1)?.type).toBe('run.finished');
+    expect(new Set(events.map((e) => JSON.stringify(e))).size).toBe(events.length);
+    await waitFor('pod deleted', async () => ((await kube.listPods(NS, 'pipod.dev/run-by=pipod-run')).some((p) => p.metadata?.name === h.podName) ? undefined : true), 60_000);
+  });
+
+  it('cancels gracefully through exec: finally still runs', async () => {
+    const { pod, plan } = built('slow.yaml', { seconds: '300' });
+    let cancelled = false;
+    let h: ReturnType<KubernetesRuntime['start']> | undefined;
+    h = rt.start({ pod, plan, logs: false }, {
+      onEvent: (e) => {
+        if (!cancelled && e.type === 'step.started' && e.task === 'wait') {
+          cancelled = true;
+          void h?.cancel('graceful');
+        }
+      },
+    });
+    const s = await h.result;
+    expect(s.status).toBe('Cancelled');
+    expect(s.tasks['wait']?.status).toBe('Cancelled');
+    expect(s.tasks['always']?.status).toBe('Succeeded');
+  });
+});
