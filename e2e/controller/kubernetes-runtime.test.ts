@@ -58,15 +58,16 @@ describe.skipIf(problem !== undefined)('kubernetes runtime on a real cluster', (
   it('cancels gracefully through exec: finally still runs', async () => {
     const { pod, plan } = built('slow.yaml', { seconds: '300' });
     let cancelled = false;
-    let h: ReturnType<KubernetesRuntime['start']> | undefined;
-    h = rt.start({ pod, plan, logs: false }, {
+    const holder: { h?: ReturnType<KubernetesRuntime['start']> } = {};
+    const h = rt.start({ pod, plan, logs: false }, {
       onEvent: (e) => {
         if (!cancelled && e.type === 'step.started' && e.task === 'wait') {
           cancelled = true;
-          void h?.cancel('graceful');
+          void holder.h?.cancel('graceful');
         }
       },
     });
+    holder.h = h;
     const s = await h.result;
     expect(s.status).toBe('Cancelled');
     expect(s.tasks['wait']?.status).toBe('Cancelled');
