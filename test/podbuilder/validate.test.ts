@@ -226,6 +226,16 @@ const rows: Row[] = [
     errors: [e('Task/img', 'spec.steps[0].image', 'image depends on the run-time value $(tasks.a.results.image) (pipeline task "b"); one pod needs every image before it starts')],
   },
   {
+    rule: 'image empty after substitution',
+    docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  params: [{name: img, default: ""}]\n  steps: [{name: s, image: $(params.img), script: echo}]\n'],
+    errors: [e('Task/t', 'spec.steps[0].image', 'image of step "s" is empty after substitution (pipeline task "t")')],
+  },
+  {
+    rule: 'TaskRun binds a workspace the task does not declare',
+    docs: [TASK, 'apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: tr}\nspec:\n  taskRef: {name: t}\n  workspaces: [{name: w, emptyDir: {}}, {name: x, emptyDir: {}}]\n'],
+    errors: [e('TaskRun/tr', 'spec.workspaces[1].name', 'workspace "x" is not declared by the task')],
+  },
+  {
     rule: 'unknown field',
     docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: [{name: s, image: busybox, script: echo, imagePolicy: always}]\n'],
     errors: [e('Task/t', 'spec.steps[0].imagePolicy', 'unknown field')],

@@ -77,12 +77,13 @@ interface Scope {
   check(ref: string): string | undefined;
   /** Declared types of the params this scope sees. */
   readonly paramTypes: ReadonlyMap<string, ValueType>;
+  readonly paramNames: readonly string[];
 }
 
 /** Why a whole array or object param cannot stand inside a larger string, or undefined. */
 function wholeParamMisuse(scope: Scope, ref: string): string | undefined {
   if (!ref.startsWith('params.')) return undefined;
-  const p = paramOf(ref, [...scope.paramTypes.keys()]);
+  const p = paramOf(ref, scope.paramNames);
   if (!p || (p.suffix !== '' && p.suffix !== '[*]')) return undefined;
   const t = scope.paramTypes.get(p.name);
   if (t === undefined || t === 'string') return undefined;
@@ -250,6 +251,8 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const pd = sink.at(pipeline.source);
   const rd = run ? sink.at(run.source) : pd;
   const od = sink.at('options');
+  // A Task or TaskRun built alone: its params and workspaces are the task's.
+  const owner = root.synthesized ? 'task' : 'pipeline';
 
   // --- run identity
   const runName = options.runName ?? run?.name ?? (run?.generateName !== undefined ? `${run.generateName}${shortHash(JSON.stringify(docs.map((x) => x.body)), 5)}` : `${root.pipelineName}-run`);
@@ -264,7 +267,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   for (const p of run?.params ?? []) {
     const spec = pspecs.get(p.name);
     if (!spec) {
-      rd.warn(viaField(p.path, 'name'), `param "${p.name}" is not declared by the pipeline and is ignored`);
+      rd.warn(viaField(p.path, 'name'), `param "${p.name}" is not declared by the ${owner} and is ignored`);
       continue;
     }
     if (p.value === undefined) continue;
@@ -277,7 +280,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   for (const [name, raw] of Object.entries(options.params ?? {})) {
     const spec = pspecs.get(name);
     if (!spec) {
-      od.error(viaField('params', name), `the pipeline declares no param "${name}"`);
+      od.error(viaField('params', name), `the ${owner} declares no param "${name}"`);
       continue;
     }
     const v = coerceParam(raw, spec);
@@ -301,10 +304,10 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const wsBind = new Map<string, WsBinding>();
   const pws = new Map(pipeline.workspaces.map((w) => [w.name, w]));
   for (const w of run?.workspaces ?? []) {
-    if (!pws.has(w.name)) rd.error(viaField(w.path, 'name'), `workspace "${w.name}" is not declared by the pipeline`);
+    if (!pws.has(w.name)) rd.error(viaField(w.path, 'name'), `workspace "${w.name}" is not declared by the ${owner}`);
   }
   for (const name of Object.keys(options.workspaces ?? {})) {
-    if (!pws.has(name)) od.error(viaField('workspaces', name), `the pipeline declares no workspace "${name}"`);
+    if (!pws.has(name)) od.error(viaField('workspaces', name), `the ${owner} declares no workspace "${name}"`);
   }
   for (const w of pipeline.workspaces) {
     const o = options.workspaces?.[w.name];
@@ -339,6 +342,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const pipelineScope: Scope = {
     resolve: chain(paramResolver(pparams), mapResolve(pipelineContext), mapResolve(pwsValues)),
     paramTypes: new Map(pipeline.params.map((p) => [p.name, p.type])),
+    paramNames: pipeline.params.map((p) => p.name),
     check(ref) {
       if (ref.startsWith('params.')) return paramOf(ref, pipelineParamNames) ? undefined : `undeclared param "${ref.slice(7).split(/[.[]/)[0] ?? ''}" (the pipeline declares ${list(pipelineParamNames)})`;
       if (ref.startsWith('context.')) return TASK_CONTEXT.has(ref) ? undefined : `unknown context variable "${ref}"`;
@@ -359,10 +363,12 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     }
   };
   const substIn = (d: DocSink, scope: Scope, text: string, path: string): string => {
+    if (!text.includes('$(')) return text;
     checkRefs(d, scope, text, path, false);
     return substitute(text, scope.resolve);
   };
   const substArgsIn = (d: DocSink, scope: Scope, args: readonly string[], path: string): string[] => {
+    if (!args.some((a) => a.includes('$('))) return [...args];
     args.forEach((a, i) => checkRefs(d, scope, a, viaIndex(path, i), true));
     return substituteArgs(args, scope.resolve);
   };
@@ -547,8 +553,10 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       ...pipeline.params.filter((p) => propagated.includes(p.name)).map((p): [string, ValueType] => [p.name, p.type]),
       ...spec.params.map((p): [string, ValueType] => [p.name, p.type]),
     ]);
+    const taskParamTypeNames = [...taskParamTypes.keys()];
     const taskScope = (step?: ContainerSpec): Scope => ({
       paramTypes: taskParamTypes,
+      paramNames: taskParamTypeNames,
       resolve: chain(
         paramResolver(tparams),
         r.embedded ? paramResolver(new Map([...pparams].filter(([k]) => propagated.includes(k)))) : () => undefined,
@@ -620,6 +628,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       if (rt.length > 0) {
         td.error(c.imagePath, `image depends on the run-time value $(${rt[0] ?? ''})${pt.name !== r.taskName || r.embedded ? '' : ''} (pipeline task "${pt.name}"); one pod needs every image before it starts`);
       }
+      if (image.trim() === '' && c.image !== undefined && c.image !== '') td.error(c.imagePath, `image of ${c.kind} "${c.name}" is empty after substitution (pipeline task "${pt.name}")`);
       image = mapImage(image, options.imageMap);
       let command: string[] = [];
       let args: string[] = c.args ? substArgsIn(td, scope, c.args, viaField(c.path, 'args')) : [];
