@@ -3,8 +3,9 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { PLAN_ENV_CHUNK, isDnsLabel } from '@pipod/plan';
-import { build, encodePlan, parseDuration, parseWorkspaceArg, toJson, toYaml } from '@pipod/podbuilder';
+import { type RefResolver, build, encodePlan, imagesToResolve, mapImageConfigResolver, parseDuration, parseWorkspaceArg, toJson, toYaml } from '@pipod/podbuilder';
 import { loadCase } from './fixtures.ts';
 
 type Obj = Record<string, unknown>;
@@ -73,6 +74,41 @@ describe('pod', () => {
     expect([meta['name'], meta['namespace'], (meta['labels'] as Obj)['tekton.dev/pipelineRun']]).toEqual(['p1', 'ns', 'nightly-7']);
     expect(containers(r.pod)[0]?.['image']).toBe('reg/rt:9');
     expect(r.plan.run.pipelineRunName).toBe('nightly-7');
+  });
+});
+
+describe('options and resolvers', () => {
+  const pipelineUsing = (ref: string): string => `apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  params: [{name: list, type: array, default: [a]}, {name: obj, properties: {k: {}}, default: {k: v}}]\n  tasks:\n    - name: a\n      taskRef: {name: ${ref}}\n      params: [{name: list, value: ["$(params.list[*])"]}, {name: obj, value: "$(params.obj[*])"}]\n`;
+
+  it('resolves taskRef through an injected RefResolver', () => {
+    const remote = 'apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: remote}\nspec:\n  params: [{name: list, type: array}, {name: obj, properties: {k: {}}}]\n  steps: [{name: s, image: busybox, command: [echo], args: ["$(params.list[*])", "$(params.obj.k)"]}]\n';
+    const body = parseYaml(remote);
+    const resolver: RefResolver = { task: (n) => (n === 'remote' ? { source: 'Task/remote', body } : undefined), pipeline: () => undefined };
+    const r = build([{ name: 'p.yaml', text: pipelineUsing('remote') }], { resolver, params: { list: 'x,y', obj: 'k=w' } });
+    if (r.kind !== 'ok') throw new Error(JSON.stringify(r.errors));
+    expect(r.plan.tasks[0]?.steps[0]?.args).toEqual(['x', 'y', 'w']);
+    expect(r.plan.params).toEqual({ list: ['x', 'y'], obj: { k: 'w' } });
+  });
+
+  it('takes JSON for array and object param overrides, and refuses what does not fit', () => {
+    const task = 'apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  params: [{name: list, type: array}, {name: obj, properties: {k: {}}}]\n  steps: [{name: s, image: busybox, script: echo}]\n';
+    const src = [{ name: 't.yaml', text: task }, { name: 'p.yaml', text: pipelineUsing('t') }];
+    const ok = build(src, { params: { list: '["a,b","c"]', obj: '{"k":"1"}' } });
+    expect(ok.kind === 'ok' ? ok.plan.params : ok.errors).toEqual({ list: ['a,b', 'c'], obj: { k: '1' } });
+    const bad = build(src, { params: { obj: 'nokey' } });
+    expect(bad.kind === 'invalid' ? bad.errors : []).toEqual([
+      { source: 'options', path: 'params.obj', message: 'param "obj" is declared object; give a JSON object or k=v,k2=v2' },
+    ]);
+  });
+
+  it('lists the images whose entrypoint the build needs, after the image map', () => {
+    const text = 'apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  sidecars: [{name: db, image: docker.io/pg:16}]\n  steps: [{name: a, image: docker.io/tool:1}, {name: b, image: docker.io/tool:1, args: [x]}, {name: c, image: busybox, script: echo}]\n';
+    const src = [{ name: 't.yaml', text }];
+    const images = imagesToResolve(src, { imageMap: { 'docker.io/': 'mirror/' } });
+    expect(images).toEqual(['mirror/pg:16', 'mirror/tool:1']);
+    const configs = Object.fromEntries(images.map((i) => [i, { entrypoint: ['/e'], cmd: ['c'] }]));
+    const r = build(src, { imageMap: { 'docker.io/': 'mirror/' }, imageConfigResolver: mapImageConfigResolver(configs) });
+    expect(r.kind === 'ok' ? r.plan.tasks[0]?.steps.map((x) => [x.command, x.args]) : r.errors).toEqual([[['/e'], ['c']], [['/e'], ['x']], [[], []]]);
   });
 });
 
