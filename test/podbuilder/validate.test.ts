@@ -236,6 +236,11 @@ const rows: Row[] = [
     errors: [e('TaskRun/tr', 'spec.workspaces[1].name', 'workspace "x" is not declared by the task')],
   },
   {
+    rule: 'task-only context variable in a pipeline task param',
+    docs: [TASK, pipeline(`    - name: a\n      taskRef: {name: t}\n      workspaces: [{name: w, workspace: ws}]\n      params: [{name: p, value: $(context.taskRun.name)}]\n`)],
+    errors: [e('Pipeline/pl', 'spec.tasks[0].params[0].value', '$(context.taskRun.name) is only available inside a Task')],
+  },
+  {
     rule: 'unknown field',
     docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: [{name: s, image: busybox, script: echo, imagePolicy: always}]\n'],
     errors: [e('Task/t', 'spec.steps[0].imagePolicy', 'unknown field')],

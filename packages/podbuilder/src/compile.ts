@@ -339,13 +339,19 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const pwsValues = new Map<string, ParamValue>();
   for (const w of pipeline.workspaces) pwsValues.set(`workspaces.${w.name}.bound`, wsBind.get(w.name)?.binding ? 'true' : 'false');
   const pipelineParamNames = pipeline.params.map((p) => p.name);
-  const pipelineScope: Scope = {
-    resolve: chain(paramResolver(pparams), mapResolve(pipelineContext), mapResolve(pwsValues)),
-    paramTypes: new Map(pipeline.params.map((p) => [p.name, p.type])),
-    paramNames: pipeline.params.map((p) => p.name),
+  const pipelineParamTypes = new Map(pipeline.params.map((p) => [p.name, p.type]));
+  const pipelineResolve = chain(paramResolver(pparams), mapResolve(pipelineContext), mapResolve(pwsValues));
+  // A pipeline task's own fields also see its retries; pipeline results do not.
+  const pipelineScopeFor = (pt: PipelineTaskSpec | undefined): Scope => ({
+    resolve: pt ? chain(pipelineResolve, (ref) => (ref === 'context.pipelineTask.retries' ? String(pt.retries) : undefined)) : pipelineResolve,
+    paramTypes: pipelineParamTypes,
+    paramNames: pipelineParamNames,
     check(ref) {
       if (ref.startsWith('params.')) return paramOf(ref, pipelineParamNames) ? undefined : `undeclared param "${ref.slice(7).split(/[.[]/)[0] ?? ''}" (the pipeline declares ${list(pipelineParamNames)})`;
-      if (ref.startsWith('context.')) return TASK_CONTEXT.has(ref) ? undefined : `unknown context variable "${ref}"`;
+      if (ref.startsWith('context.')) {
+        if (PIPELINE_CONTEXT.has(ref) || (pt && ref === 'context.pipelineTask.retries')) return undefined;
+        return TASK_CONTEXT.has(ref) ? `$(${ref}) is only available inside a Task` : `unknown context variable "${ref}"`;
+      }
       if (ref.startsWith('workspaces.')) {
         const [, w, attr] = ref.split('.');
         if (!pws.has(w ?? '')) return `undeclared workspace "${w ?? ''}"`;
@@ -353,7 +359,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       }
       return undefined;
     },
-  };
+  });
   const checkRefs = (d: DocSink, scope: Scope, text: string, path: string, wholeAllowed: boolean): void => {
     const refs = refsIn(text);
     const alone = wholeAllowed && refs.length === 1 && SINGLE_REF.test(text);
@@ -463,6 +469,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     const { pt, spec } = r;
     const id = ids.take([pt.name]);
     // pipeline-scope substitution of what the pipeline task says
+    const pipelineScope = pipelineScopeFor(pt);
     const given = new Map<string, ParamValue>();
     const givenPath = new Map<string, string>();
     for (const p of pt.params) {
@@ -716,7 +723,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     volumes.push(workspaceVolume(b.volume, b.binding));
   }
   const results = pipeline.results.map((res) => ({
-    name: res.name, type: res.type, value: res.value === undefined ? '' : substValueIn(pd, pipelineScope, res.value, viaField(res.path, 'value')),
+    name: res.name, type: res.type, value: res.value === undefined ? '' : substValueIn(pd, pipelineScopeFor(undefined), res.value, viaField(res.path, 'value')),
   }));
 
   if (sink.errors.length > 0) return undefined;
