@@ -64,3 +64,18 @@ describe('sidecars', () => {
     expect(eventsOf(events, 'step.started')).toHaveLength(0);
   });
 });
+
+describe('sidecars and the run ending', () => {
+  it('a pipeline sidecar that never gets ready does not outlive the pipeline timeout', async () => {
+    const plan = makePlan({
+      timeouts: { pipelineMs: 500 },
+      sidecars: [sidecar('never', 'run-never', ['sleep', '30'], { readinessProbe: { ...timing, handler: { kind: 'exec', command: ['false'] } } })],
+      tasks: [{ name: 't', steps: [{ name: 's', script: 'true' }] }],
+    });
+    const { summary, wrappers } = await runPlan(plan);
+    expect(summary.status).toBe('TimedOut');
+    expect(summary.tasks.t).toMatchObject({ status: 'Skipped', reason: 'PipelineTimedOutSkip' });
+    expect(summary.durationMs).toBeLessThan(5000);
+    expect(wrappers.get('run-never')?.code).toBe(0);
+  });
+});

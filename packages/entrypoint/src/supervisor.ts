@@ -98,6 +98,8 @@ export class Supervisor {
   private wakeups: (() => void)[] = [];
   private readonly timers: ReturnType<typeof setTimeout>[] = [];
   private readonly startedAt: number;
+  /** Waits that must end when the whole run stops (pipeline sidecars getting ready). */
+  private readonly runStop = new Set<() => void>();
 
   constructor(private readonly plan: ExecutionPlan, private readonly deps: SupervisorDeps) {
     this.startedAt = deps.clock.now();
@@ -117,6 +119,7 @@ export class Supervisor {
     if (timeouts.pipelineMs !== undefined && timeouts.pipelineMs > 0) {
       this.timers.push(setTimeout(() => {
         this.pipelineTimedOut = true;
+        for (const f of this.runStop) f();
         for (const r of this.recs.values()) this.stopTask(r, 'PipelineRunTimeout');
         this.notify();
       }, timeouts.pipelineMs));
@@ -131,7 +134,8 @@ export class Supervisor {
     }
     const pipelineSidecars = await this.startSidecars(this.plan.sidecars, undefined, undefined);
     if (pipelineSidecars.failed !== undefined) {
-      for (const r of this.recs.values()) this.markSkipped(r, 'ParentTasksSkip');
+      const why: SkipReason = this.cancel === 'immediate' ? 'PipelineRunCancelled' : this.pipelineTimedOut ? 'PipelineTimedOutSkip' : this.cancel === 'graceful' ? 'GracefullyCancelledSkip' : 'ParentTasksSkip';
+      for (const r of this.recs.values()) this.markSkipped(r, why);
     }
     await this.runPhase('dag');
     this.phase = 'finally';
@@ -224,6 +228,7 @@ export class Supervisor {
 
   private applyCancel(kind: 'graceful' | 'immediate'): void {
     this.cancel = kind;
+    for (const f of this.runStop) f();
     for (const r of this.recs.values()) {
       if (kind === 'immediate' || r.phase === 'dag') this.stopTask(r, 'Cancelled');
     }
@@ -616,9 +621,11 @@ export class Supervisor {
       const stopped = new Promise<'stopped'>((res) => {
         wakeStop = () => res('stopped');
       });
-      if (rec !== undefined && wakeStop !== undefined) rec.onStop.add(wakeStop);
-      const hit = await Promise.race([waiter.anyOf([ready, done]), stopped]);
-      if (rec !== undefined && wakeStop !== undefined) rec.onStop.delete(wakeStop);
+      const stopSet = rec?.onStop ?? this.runStop;
+      if (wakeStop !== undefined) stopSet.add(wakeStop);
+      const already = rec !== undefined ? rec.stopReason !== undefined : this.pipelineTimedOut || this.cancel !== undefined;
+      const hit = already ? 'stopped' : await Promise.race([waiter.anyOf([ready, done]), stopped]);
+      if (wakeStop !== undefined) stopSet.delete(wakeStop);
       if (hit === ready) {
         this.emit({ type: 'sidecar.ready', time: iso(clock.now()), ...(task !== undefined ? { task } : {}), sidecar: sc.name, container: sc.container });
         continue;
