@@ -262,6 +262,12 @@ const rows: Row[] = [
     errors: [e('Task/t', 'spec.steps[0]', 'step "s" has neither command nor script and the entrypoint of image "busybox" could not be resolved: the image is unknown')],
   },
   {
+    rule: 'image without Entrypoint or Cmd and a step without command',
+    docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: [{name: s, image: scratchy}]\n'],
+    options: { imageConfigResolver: mapImageConfigResolver({ scratchy: { entrypoint: [], cmd: [] } }) },
+    errors: [e('Task/t', 'spec.steps[0]', 'step "s" has neither command nor script and image "scratchy" has neither Entrypoint nor Cmd')],
+  },
+  {
     rule: '$(tasks.status) outside finally',
     docs: [TASK, pipeline(`    - name: a\n      taskRef: {name: t}\n      workspaces: [{name: w, workspace: ws}]\n      params: [{name: p, value: $(tasks.status)}]\n`)],
     errors: [e('Pipeline/pl', 'spec.tasks[0].params[0].value', '$(tasks.status) is only available in finally tasks')],

@@ -662,6 +662,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
           command = [...cfg.entrypoint];
           if (!c.args) args = [...cfg.cmd];
           if (command.length === 0) { command = args; args = []; }
+          if (command.length === 0) td.error(c.path, `${c.kind} "${c.name}" has neither command nor script and image "${image}" has neither Entrypoint nor Cmd`);
         }
       }
       const env: PlanEnv[] = [];

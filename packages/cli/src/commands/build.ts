@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { PipodError } from '@pipod/plan';
+import { withImageConfigs } from '../images.ts';
 import {
   type BuildOptions, type SourceFile, type WorkspaceOverride, build, formatError, parseWorkspaceArg, toJson, toYaml,
 } from '@pipod/podbuilder';
@@ -15,6 +16,7 @@ export interface SourceArgs {
   readonly namespace?: string;
   readonly name?: string;
   readonly 'runtime-image'?: string;
+  readonly 'resolve-images': boolean;
 }
 
 /** Declares the options shared by `build` and `validate`. */
@@ -26,7 +28,8 @@ export function sourceOptions<T>(y: Argv<T>): Argv<T & SourceArgs> {
     .option('image-map', { type: 'string', array: true, describe: 'rewrite images by prefix FROM=TO' })
     .option('namespace', { alias: 'n', type: 'string', describe: 'namespace of the run' })
     .option('name', { type: 'string', describe: 'PipelineRun name (default: the run\'s name or <pipeline>-run)' })
-    .option('runtime-image', { type: 'string', describe: 'image carrying node and the pipod entrypoint' }) as unknown as Argv<T & SourceArgs>;
+    .option('runtime-image', { type: 'string', describe: 'image carrying node and the pipod entrypoint' })
+    .option('resolve-images', { type: 'boolean', default: true, describe: 'look up the entrypoint of images whose steps give no command (podman, then the registry)' }) as unknown as Argv<T & SourceArgs>;
 }
 
 /** Reads the files named on the command line; a read error is a clean PipodError. */
@@ -46,6 +49,13 @@ function splitPair(s: string, what: string): [string, string] {
   const i = s.indexOf('=');
   if (i <= 0) throw new PipodError('USAGE', `invalid ${what} "${s}": use NAME=VALUE`);
   return [s.slice(0, i), s.slice(i + 1)];
+}
+
+/** Reads the sources and options; looks up image entrypoints first unless told not to. */
+export async function prepare(a: SourceArgs): Promise<{ sources: SourceFile[]; options: BuildOptions }> {
+  const sources = readSources(a.filename);
+  const options = buildOptions(a);
+  return { sources, options: a['resolve-images'] ? await withImageConfigs(sources, options) : options };
 }
 
 /** Turns the shared options into BuildOptions. */
@@ -86,8 +96,9 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
   builder: (y) => sourceOptions(y)
     .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, default: 'yaml' as const, describe: 'output format' })
     .option('plan', { type: 'boolean', default: false, describe: 'print the ExecutionPlan instead of the Pod' }) as unknown as Argv<BuildArgs>,
-  handler: (a) => {
-    const r = build(readSources(a.filename), buildOptions(a));
+  handler: async (a) => {
+    const { sources, options } = await prepare(a);
+    const r = build(sources, options);
     for (const w of r.warnings) process.stderr.write(`warning: ${formatError(w)}\n`);
     if (r.kind === 'invalid') {
       for (const e of r.errors) process.stderr.write(`${formatError(e)}\n`);

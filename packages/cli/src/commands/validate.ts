@@ -1,7 +1,7 @@
 /** `pipod validate`: print every error with its field path; exit 1 when there are any. */
 import type { Argv, CommandModule } from 'yargs';
 import { build, formatError } from '@pipod/podbuilder';
-import { type SourceArgs, buildOptions, readSources, sourceOptions } from './build.ts';
+import { type SourceArgs, prepare, sourceOptions } from './build.ts';
 
 interface ValidateArgs extends SourceArgs {
   readonly output: 'text' | 'json';
@@ -13,8 +13,9 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
   describe: 'print every error with its field path; non-zero exit when there are any',
   builder: (y) => sourceOptions(y)
     .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'output format' }) as unknown as Argv<ValidateArgs>,
-  handler: (a) => {
-    const r = build(readSources(a.filename), buildOptions(a));
+  handler: async (a) => {
+    const { sources, options } = await prepare(a);
+    const r = build(sources, options);
     const errors = r.kind === 'invalid' ? r.errors : [];
     if (a.output === 'json') {
       process.stdout.write(`${JSON.stringify({ valid: errors.length === 0, errors, warnings: r.warnings }, null, 2)}\n`);
