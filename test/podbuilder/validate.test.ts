@@ -59,6 +59,36 @@ const rows: Row[] = [
     errors: [e('Task/t', 'spec.steps[1].name', 'duplicate step name "s"')],
   },
   {
+    rule: 'duplicate param, workspace, result, sidecar and volume names',
+    docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  params: [{name: p, default: a}, {name: p, default: a}]\n  workspaces: [{name: w}, {name: w}]\n  results: [{name: r}, {name: r}]\n  volumes: [{name: v, emptyDir: {}}, {name: v, emptyDir: {}}]\n  sidecars: [{name: c, image: x, script: run}, {name: c, image: x, script: run}]\n  steps: [{name: s, image: busybox, script: echo}]\n'],
+    errors: [
+      e('Task/t', 'spec.params[1].name', 'duplicate param name "p"'),
+      e('Task/t', 'spec.workspaces[1].name', 'duplicate workspace name "w"'),
+      e('Task/t', 'spec.results[1].name', 'duplicate result name "r"'),
+      e('Task/t', 'spec.sidecars[1].name', 'duplicate sidecar name "c"'),
+      e('Task/t', 'spec.volumes[1].name', 'duplicate volume name "v"'),
+    ],
+  },
+  {
+    rule: 'invalid param and result names, sidecar without a name',
+    docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  params: [{name: 1p, default: a}]\n  results: [{name: "r!"}]\n  sidecars: [{image: x, script: run}]\n  steps: [{name: s, image: busybox, script: echo}]\n'],
+    errors: [
+      e('Task/t', 'spec.params[0].name', 'invalid param name "1p": use letters, digits, \'_\', \'-\' and \'.\', starting with a letter or \'_\''),
+      e('Task/t', 'spec.results[0].name', 'invalid result name "r!": use letters, digits, \'-\', \'_\' and \'.\', starting and ending with a letter or digit'),
+      e('Task/t', 'spec.sidecars[0].name', 'required field is missing'),
+    ],
+  },
+  {
+    rule: 'two runs in one build',
+    docs: [TASK, 'apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: a}\nspec:\n  taskRef: {name: t}\n', 'apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: b}\nspec:\n  taskRef: {name: t}\n'],
+    errors: [e('TaskRun/b', '', 'only one PipelineRun or TaskRun can be built at a time (already building TaskRun/a)')],
+  },
+  {
+    rule: 'TaskRun without a required param',
+    docs: ['apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: tr}\nspec:\n  taskSpec:\n    params: [{name: need}]\n    steps: [{name: s, image: busybox, script: echo $(params.need)}]\n'],
+    errors: [e('TaskRun/tr', 'spec.params', 'missing value for required param "need" (declared at TaskRun/tr spec.taskSpec.params[0])')],
+  },
+  {
     rule: 'invalid pipeline task name (DNS-1123)',
     docs: [TASK, pipeline(`    - name: Build_It\n      taskRef: {name: t}\n      workspaces: [{name: w, workspace: ws}]\n`)],
     errors: [e('Pipeline/pl', 'spec.tasks[0].name', 'invalid name "Build_It": must be a DNS-1123 label (at most 63 lower-case letters, digits and \'-\', starting and ending with a letter or digit)')],
