@@ -32,7 +32,7 @@ export function podman(...args: string[]): { code: number; stdout: string; stder
 
 /** Names of pods whose name starts with the prefix. */
 export function podsNamed(prefix: string): string[] {
-  return podman('pod', 'ps', '-a', '--format', '{{.Name}}').stdout.split('\n').filter((n) => n.startsWith(prefix));
+  return podman('pod', 'ps', '--format', '{{.Name}}').stdout.split('\n').filter((n) => n.startsWith(prefix));
 }
 
 /** Names of volumes whose name starts with the prefix. */

@@ -88,6 +88,18 @@ function checkSubPath(sub: string, where: string): string {
   return norm.replace(/\/+$/, '');
 }
 
+/**
+ * Paths of multi-line strings that start with whitespace: podman 4.3 round-trips
+ * the YAML through two YAML libraries and the second cannot read the block
+ * scalar the first writes for them ("unable to sort kube kinds").
+ */
+export function unplayableStrings(v: unknown, path = ''): string[] {
+  if (typeof v === 'string') return v.includes('\n') && /^\s/.test(v) ? [path] : [];
+  if (Array.isArray(v)) return v.flatMap((x, i) => unplayableStrings(x, `${path}[${i}]`));
+  if (typeof v === 'object' && v !== null) return Object.entries(v).flatMap(([k, x]) => unplayableStrings(x, path === '' ? k : `${path}.${k}`));
+  return [];
+}
+
 /** Rewrites a generated pod for podman kube play; pure. */
 export function toPodmanPod(pod: KubePod, opts: PodmanPodOptions): PodmanPod {
   const volumeDirs: Record<string, string> = {};
@@ -129,6 +141,10 @@ export function toPodmanPod(pod: KubePod, opts: PodmanPodOptions): PodmanPod {
     return out as unknown as KubeContainer;
   };
 
+  const bad = unplayableStrings(pod);
+  if (bad.length > 0) {
+    throw new PipodError('UNSUPPORTED', bad.map((p) => `${p}: podman 4.3 kube play cannot read a multi-line value that starts with whitespace`).join('\n'));
+  }
   const initContainers = pod.spec.initContainers?.map((c, i) => rewriteContainer(c, `spec.initContainers[${i}]`));
   const containers = pod.spec.containers.map((c, i) => rewriteContainer(c, `spec.containers[${i}]`));
   const spec: Record<string, unknown> = { ...pod.spec, containers, volumes: [...volumes, ...[...extra.values()].sort((a, b) => a.name.localeCompare(b.name))] };

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { stringify as toYaml } from 'yaml';
 import {
   INIT_CONTAINER, Layout, PipodError, RUNTIME_VOLUME, SUPERVISOR_CONTAINER,
   type ExecutionPlan, type RunEvent, type RunSummary,
@@ -53,6 +54,7 @@ function lastLines(s: string, n: number): string {
 }
 
 const STOP_GRACE_S = 3;
+const LOG_DRAIN_MS = 5000;
 
 /** Runs pipod pods with podman kube play. */
 export class PodmanRuntime implements Runtime {
@@ -158,8 +160,9 @@ export class PodmanRuntime implements Runtime {
       }
       const volDir = pp.volumeDirs[RUNTIME_VOLUME];
       if (volDir !== undefined) runLayout = new Layout(volDir);
-      const podFile = join(hostDir, 'pod.json');
-      writeFileSync(podFile, JSON.stringify(pp.pod, null, 2));
+      // Real YAML: podman 4.3's reader rejects some multi-line JSON it should accept.
+      const podFile = join(hostDir, 'pod.yaml');
+      writeFileSync(podFile, toYaml(pp.pod, { lineWidth: 0 }));
 
       podCreated = true;
       const play = await this.exec(['kube', 'play', podFile]);
@@ -177,7 +180,7 @@ export class PodmanRuntime implements Runtime {
       if (pending === 'graceful' || pending === 'immediate') writeCancel(pending);
 
       const supervisor = `${podName}-${SUPERVISOR_CONTAINER}`;
-      if (req.logs) this.followStepLogs(podName, req.plan, obs, children);
+      const stepLogs = req.logs ? this.followStepLogs(podName, req.plan, obs, children) : Promise.resolve();
 
       let summary: RunSummary | undefined;
       const tail: string[] = [];
@@ -215,6 +218,8 @@ export class PodmanRuntime implements Runtime {
       }
       const forcedReason = await Promise.race([follow.then(() => undefined), forcedP]);
       if (watchdog !== undefined) clearTimeout(watchdog);
+      // Let the log follower drain: step containers exit on their own once the supervisor is done.
+      await Promise.race([stepLogs, new Promise((r) => setTimeout(r, LOG_DRAIN_MS).unref())]);
 
       if (summary === undefined && forcedReason === undefined && runLayout !== undefined && existsSync(runLayout.summaryFile)) {
         try {
@@ -241,23 +246,29 @@ export class PodmanRuntime implements Runtime {
   }
 
   /** Streams every step and sidecar container's output, attributed to task/step through the plan. */
-  private followStepLogs(podName: string, plan: ExecutionPlan, obs: RunObserver, children: Set<ReturnType<typeof spawn>>): void {
+  private followStepLogs(podName: string, plan: ExecutionPlan, obs: RunObserver, children: Set<ReturnType<typeof spawn>>): Promise<void> {
     const owners = containerOwners(plan);
     const names = [...owners.keys()].map((c) => `${podName}-${c}`);
-    if (names.length === 0) return;
+    if (names.length === 0) return Promise.resolve();
+    const single = owners.size === 1 ? [...owners.keys()][0] : undefined;
     const p = spawn(this.podman, ['logs', '-f', '-n', ...names], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     children.add(p);
     const onLine = (stream: LogLine['stream']) => (line: string): void => {
       if (NOISE.some((re) => re.test(line))) return;
-      const sp = line.indexOf(' ');
+      // podman prefixes lines with the container name only when following more than one.
+      const sp = single !== undefined ? -1 : line.indexOf(' ');
       const full = sp > 0 ? line.slice(0, sp) : '';
-      const container = full.startsWith(`${podName}-`) ? full.slice(podName.length + 1) : '';
+      const container = single ?? (full.startsWith(`${podName}-`) ? full.slice(podName.length + 1) : '');
       const owner = owners.get(container);
       if (owner === undefined) return;
       obs.onLog?.({ container, task: owner.task, step: owner.step, stream, text: line.slice(sp + 1) });
     };
     createInterface({ input: p.stdout }).on('line', onLine('stdout'));
     createInterface({ input: p.stderr }).on('line', onLine('stderr'));
+    return new Promise((resolve) => {
+      p.on('close', () => resolve());
+      p.on('error', () => resolve());
+    });
   }
 }
 
