@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Metrics, cancelExecCommand, jsonLogger, leaseDecision } from '@pipod/controller';
+import { Metrics, cancelExecCommand, jsonLogger, leaseDecision, microTime } from '@pipod/controller';
 
 describe('leaseDecision', () => {
   const now = Date.parse('2026-01-01T00:01:00Z');
@@ -95,5 +95,12 @@ describe('cancelExecCommand', () => {
     const argv = cancelExecCommand('immediate', new Layout(root));
     execFileSync(process.execPath, argv.slice(4));
     expect(readFileSync(join(root, 'run', 'cancel'), 'utf8')).toBe('immediate');
+  });
+});
+
+describe('microTime', () => {
+  it('serializes with exactly six fraction digits, as the API server requires for Lease times', () => {
+    expect(microTime(Date.parse('2026-11-22T13:54:54.809Z')).toISOString()).toBe('2026-11-22T13:54:54.809000Z');
+    expect(JSON.stringify({ t: microTime(new Date('2026-01-01T00:00:00.000Z')) })).toBe('{"t":"2026-01-01T00:00:00.000000Z"}');
   });
 });

@@ -22,6 +22,21 @@ export function leaseDecision(lease: V1Lease | undefined, identity: string, nowM
   return renewed + duration < nowMs ? 'acquire' : 'wait';
 }
 
+/**
+ * A Date that serializes with microseconds: the API server parses Lease times
+ * as MicroTime (exactly six fraction digits) and rejects JavaScript's three.
+ */
+class MicroTime extends Date {
+  override toISOString(): string {
+    return super.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  }
+}
+
+/** Wraps a time so it serializes as a Kubernetes MicroTime. */
+export function microTime(d: Date | string | number): Date {
+  return new MicroTime(typeof d === 'object' ? d.getTime() : d);
+}
+
 /** Options of the elector. */
 export interface ElectorOptions {
   readonly namespace: string;
@@ -52,13 +67,14 @@ export class LeaderElector {
   }
 
   private body(lease: V1Lease | undefined, acquire: boolean): V1Lease {
-    const now = new Date();
+    const now = microTime(Date.now());
     const spec = lease?.spec ?? {};
     return {
       apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
       metadata: { ...(lease?.metadata ?? {}), name: this.opts.name, namespace: this.opts.namespace },
       spec: {
         ...spec,
+        ...(spec.acquireTime ? { acquireTime: microTime(spec.acquireTime) } : {}),
         holderIdentity: this.opts.identity,
         leaseDurationSeconds: this.opts.leaseDurationSeconds ?? 15,
         renewTime: now,
@@ -111,7 +127,14 @@ export class LeaderElector {
     try {
       const lease = await this.kube.getLease(this.opts.namespace, this.opts.name);
       if (lease.spec?.holderIdentity === this.opts.identity) {
-        await this.kube.replaceLease(this.opts.namespace, { ...lease, spec: { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1 } });
+        const spec = lease.spec;
+        await this.kube.replaceLease(this.opts.namespace, {
+          ...lease,
+          spec: {
+            ...spec, holderIdentity: undefined, leaseDurationSeconds: 1,
+            ...(spec.acquireTime ? { acquireTime: microTime(spec.acquireTime) } : {}), ...(spec.renewTime ? { renewTime: microTime(spec.renewTime) } : {}),
+          },
+        });
       }
     } catch {
       // Best effort: the lease expires on its own.
