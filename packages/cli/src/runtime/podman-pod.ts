@@ -17,6 +17,9 @@ import type { KubeContainer, KubePod, KubeVolume, KubeVolumeMount } from './type
 /** Longest base name kept before the run suffix, so `<pod>-<container>` names stay readable. */
 const MAX_BASE = 40;
 
+/** Longest annotation value podman 4.3 kube play accepts. */
+const MAX_ANNOTATION = 63;
+
 /** A unique pod name from the generated pod's name and a per-run suffix. */
 export function uniquePodName(pod: KubePod, suffix: string): string {
   const base = (pod.metadata.name ?? pod.metadata.generateName ?? 'pipod')
@@ -78,6 +81,8 @@ export interface PodmanPod {
   readonly volumeDirs: Readonly<Record<string, string>>;
   /** Every image the pod's containers use, after mapping. */
   readonly images: readonly string[];
+  /** Annotations left out because kube play 4.3 would reject them. */
+  readonly droppedAnnotations: readonly string[];
 }
 
 function checkSubPath(sub: string, where: string): string {
@@ -150,11 +155,18 @@ export function toPodmanPod(pod: KubePod, opts: PodmanPodOptions): PodmanPod {
   const spec: Record<string, unknown> = { ...pod.spec, containers, volumes: [...volumes, ...[...extra.values()].sort((a, b) => a.name.localeCompare(b.name))] };
   if (initContainers !== undefined) spec.initContainers = initContainers;
   const metadata: Record<string, unknown> = { ...pod.metadata, name: opts.podName, labels: { ...pod.metadata.labels, 'pipod.dev/run': opts.podName } };
+  // kube play 4.3 refuses annotation values longer than 63 characters (it checks them like labels); nothing local reads them.
+  const annotations = Object.entries(pod.metadata.annotations ?? {});
+  const kept = annotations.filter(([, v]) => v.length <= MAX_ANNOTATION);
+  const droppedAnnotations = annotations.filter(([, v]) => v.length > MAX_ANNOTATION).map(([k]) => k).sort();
+  if (kept.length > 0) metadata.annotations = Object.fromEntries(kept);
+  else delete metadata.annotations;
   delete metadata.generateName;
   delete metadata.namespace;
   return {
     pod: { ...pod, apiVersion: pod.apiVersion ?? 'v1', kind: pod.kind ?? 'Pod', metadata: metadata as KubePod['metadata'], spec: spec as unknown as KubePod['spec'] },
     volumeDirs,
     images: [...images].sort(),
+    droppedAnnotations,
   };
 }
