@@ -24,7 +24,7 @@ describe('pipod build', () => {
   it('prints the golden Pod for a fixture', () => {
     const r = pipod('build', '-f', join(fixturesDir, 'sequential/input.yaml'));
     expect(r.code).toBe(0);
-    const marked = r.out.replace(/(- name: PIPOD_PLAN_\d+\n\s+value: ).*/g, '$1<plan.json, gzip+base64>');
+    const marked = r.out.replace(/(- name: PIPOD_PLAN_\d+\n\s+value: ).*/g, "$1'<plan.json, gzip+base64>'");
     expect(marked).not.toBe(r.out);
     expect(marked).toBe(readFileSync(join(fixturesDir, 'sequential/pod.yaml'), 'utf8'));
   }, 60_000);

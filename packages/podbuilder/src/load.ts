@@ -2,7 +2,8 @@
  * Reading Tekton YAML: several files, several documents per file, and the
  * canonical YAML writer (sorted keys, no anchors) used for byte-identical output.
  */
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
+import { writeYaml } from './yaml-out.ts';
 import type { FieldError } from './errors.ts';
 
 /** One input file. */
@@ -118,7 +119,7 @@ export function sortKeys(v: unknown): unknown {
 
 /** Canonical YAML: sorted keys, no anchors, no line folding — same object, same bytes. */
 export function toYaml(v: unknown): string {
-  return stringify(sortKeys(v), { aliasDuplicateObjects: false, lineWidth: 0, minContentWidth: 0 });
+  return writeYaml(v);
 }
 
 /** Canonical JSON: sorted keys, two-space indent, trailing newline. */
