@@ -30,6 +30,20 @@ describe('pod', () => {
     }
   });
 
+  it('does not depend on the order of files or documents', () => {
+    const { sources, options } = loadCase('results-wiring');
+    const docs = (sources[0]?.text ?? '').split(/^---$/m);
+    expect(docs.length).toBe(3);
+    const a = build(sources, options);
+    const b = build([{ name: 'x.yaml', text: [...docs].reverse().join('\n---\n') }], options);
+    const c = build(docs.map((text, i) => ({ name: `f${i}.yaml`, text })).reverse(), options);
+    expect(a.kind).toBe('ok');
+    if (a.kind === 'ok' && b.kind === 'ok' && c.kind === 'ok') {
+      expect(toYaml(b.pod)).toBe(toYaml(a.pod));
+      expect(toYaml(c.pod)).toBe(toYaml(a.pod));
+    } else throw new Error('invalid');
+  });
+
   it('writes keys in sorted order', () => {
     expect(toYaml({ b: 1, a: { d: 1, c: 2 } })).toBe('a:\n  c: 2\n  d: 1\nb: 1\n');
   });
