@@ -125,7 +125,7 @@ export function makePlan(p: { tasks: readonly TaskSpec[]; finally?: readonly Tas
     finally: (p.finally ?? []).map(makeTask),
     results: p.results ?? [],
     sidecars: p.sidecars ?? [],
-    settings: { stepGraceMs: 300, heartbeatMs: 50, staleMs: p.staleMs ?? 1000 },
+    settings: { stepGraceMs: 300, heartbeatMs: 50, staleMs: p.staleMs ?? 10_000 },
   };
 }
 

@@ -58,6 +58,25 @@ describe('order and parallelism', () => {
   });
 });
 
+describe('many containers at once', () => {
+  it('loses no handoff when many tasks run and finish together', async () => {
+    const n = 8;
+    const names = Array.from({ length: n }, (_, i) => `t${i}`);
+    const plan = makePlan({
+      tasks: [
+        ...names.map((t) => ({ name: t, results: [{ name: 'r', type: 'string' as const }], steps: [{ name: 'a', script: `printf ${t} > ${res(t, 'r')}` }, { name: 'b', script: `printf -- -b >> ${res(t, 'r')}` }] })),
+        { name: 'join', dependsOn: names, results: [{ name: 'all', type: 'string' }], steps: [{ name: 's', script: `printf '${names.map((t) => `$(tasks.${t}.results.r)`).join(',')}' > ${res('join', 'all')}` }] },
+      ],
+    });
+    const { summary, wrappers } = await runPlan(plan);
+    expect(Object.entries(summary.tasks).filter(([, t]) => t.status !== 'Succeeded').map(([k, t]) => `${k}:${t.reason}`)).toEqual([]);
+    expect(summary.status).toBe('Succeeded');
+    expect(summary.tasks.join?.results).toEqual({ all: names.map((t) => `${t}-b`).join(',') });
+    expect(wrappers.size).toBe(2 * n + 1);
+    expect([...wrappers.values()].every((w) => w.code === 0)).toBe(true);
+  });
+});
+
 describe('failures', () => {
   it('a failing step stops its task (later steps Skipped) and the pipeline stops scheduling', async () => {
     const plan = makePlan({
@@ -350,7 +369,7 @@ describe('dying processes', () => {
 
   it('a killed step wrapper fails its task instead of hanging the run', async () => {
     const plan = makePlan({
-      staleMs: 500,
+      staleMs: 1500,
       tasks: [{ name: 't', steps: [{ name: 's1', script: 'sleep 0.3' }, { name: 's2', script: 'true' }] }],
     });
     const r = await startRun(plan);
@@ -363,7 +382,7 @@ describe('dying processes', () => {
 
   it('a killed supervisor makes every waiting wrapper exit non-zero', async () => {
     const plan = makePlan({
-      staleMs: 500,
+      staleMs: 1500,
       tasks: [{ name: 't', steps: [{ name: 's', script: 'sleep 10' }] }, { name: 'u', dependsOn: ['t'], steps: [{ name: 's', script: 'true' }] }],
     });
     const r = await startRun(plan);

@@ -100,6 +100,7 @@ export class Supervisor {
   private readonly startedAt: number;
   /** Waits that must end when the whole run stops (pipeline sidecars getting ready). */
   private readonly runStop = new Set<() => void>();
+  private eventsFd: number | undefined;
 
   constructor(private readonly plan: ExecutionPlan, private readonly deps: SupervisorDeps) {
     this.startedAt = deps.clock.now();
@@ -156,6 +157,7 @@ export class Supervisor {
     this.releaseAll();
     writeAtomic(layout.exitFile, summary.status);
     clearInterval(beat);
+    if (this.eventsFd !== undefined) fs.closeSync(this.eventsFd);
     return summary.status === 'Succeeded' ? 0 : 1;
   }
 
@@ -186,7 +188,8 @@ export class Supervisor {
     const line = JSON.stringify(e);
     this.deps.emit(line);
     try {
-      fs.appendFileSync(this.deps.layout.eventsFile, `${line}\n`);
+      this.eventsFd ??= fs.openSync(this.deps.layout.eventsFile, 'a');
+      fs.writeSync(this.eventsFd, `${line}\n`);
     } catch {
       // The copy is a convenience; stdout is the stream of record.
     }
@@ -550,7 +553,6 @@ export class Supervisor {
         }
         const seq = this.nextSeq(step.container);
         const msg = this.buildStart(rec, step, attempt, seq);
-        mkdirp(layout.stepDir(task.id, step.name), 0o777);
         writeJson(layout.startFile(step.container, seq), msg);
         rec.current = { container: step.container, seq };
         const started = clock.now();
