@@ -74,6 +74,18 @@ describe('pipod validate', () => {
     });
   }, 60_000);
 
+  it('reads every YAML file of a directory', () => {
+    const sub = mkdtempSync(join(dir, 'many-'));
+    const docs = readFileSync(join(fixturesDir, 'results-wiring/input.yaml'), 'utf8').split(/^---$/m);
+    docs.forEach((text, i) => writeFileSync(join(sub, `doc${i}.yaml`), text));
+    writeFileSync(join(sub, 'notes.txt'), 'not yaml: [');
+    expect(pipod('validate', '-f', sub)).toEqual({ code: 0, out: '', err: 'valid\n' });
+    const onlyTwo = mkdtempSync(join(dir, 'two-'));
+    docs.slice(1).forEach((text, i) => writeFileSync(join(onlyTwo, `doc${i}.yaml`), text));
+    const r = pipod('validate', '-f', onlyTwo);
+    expect([r.code, r.out]).toEqual([1, 'Pipeline/results: spec.tasks[0].taskRef.name: unknown task "produce": no Task of that name among the documents given\n']);
+  }, 60_000);
+
   it('exits 0 for valid input', () => {
     const r = pipod('validate', '-f', join(fixturesDir, 'fan-out-fan-in/input.yaml'));
     expect([r.code, r.out]).toEqual([0, '']);

@@ -1,5 +1,6 @@
 /** `pipod build`: print the Pod (or the ExecutionPlan) for Tekton YAML. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { PipodError } from '@pipod/plan';
 import { withImageConfigs } from '../images.ts';
@@ -22,7 +23,7 @@ export interface SourceArgs {
 /** Declares the options shared by `build` and `validate`. */
 export function sourceOptions<T>(y: Argv<T>): Argv<T & SourceArgs> {
   return y
-    .option('filename', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'Tekton YAML file (repeatable; - reads stdin)' })
+    .option('filename', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'Tekton YAML file or directory (repeatable; - reads stdin)' })
     .option('param', { alias: 'p', type: 'string', array: true, describe: 'pipeline param override name=value (arrays: a,b or JSON)' })
     .option('workspace', { alias: 'w', type: 'string', array: true, describe: 'workspace binding name=emptyDir | name=hostPath=DIR | name=pvc=CLAIM | name=configMap=NAME | name=secret=NAME' })
     .option('image-map', { type: 'string', array: true, describe: 'rewrite images by prefix FROM=TO' })
@@ -32,9 +33,9 @@ export function sourceOptions<T>(y: Argv<T>): Argv<T & SourceArgs> {
     .option('resolve-images', { type: 'boolean', default: true, describe: 'look up the entrypoint of images whose steps give no command (podman, then the registry)' }) as unknown as Argv<T & SourceArgs>;
 }
 
-/** Reads the files named on the command line; a read error is a clean PipodError. */
+/** Reads the files named on the command line (a directory means its *.yaml, *.yml and *.json files); a read error is a clean PipodError. */
 export function readSources(files: readonly string[]): SourceFile[] {
-  return files.map((f) => {
+  return files.flatMap((f) => (f !== '-' && isDirectory(f) ? readdirSync(f).filter((n) => /\.(ya?ml|json)$/.test(n)).sort().map((n) => join(f, n)) : [f])).map((f) => {
     try {
       return { name: f === '-' ? '<stdin>' : f, text: readFileSync(f === '-' ? 0 : f, 'utf8') };
     } catch (e) {
@@ -43,6 +44,14 @@ export function readSources(files: readonly string[]): SourceFile[] {
       throw new PipodError('IO', `cannot read ${f}: ${why}`);
     }
   });
+}
+
+function isDirectory(f: string): boolean {
+  try {
+    return statSync(f).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function splitPair(s: string, what: string): [string, string] {
