@@ -385,7 +385,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
 
   // --- resolve tasks
   const resolveTask = (pt: PipelineTaskSpec): Resolved => {
-    if (pt.taskSpec) return { pt, spec: pt.taskSpec, embedded: !pt.taskRef || pt.taskRef.name === '' ? true : false, taskName: pt.taskRef?.name ?? pt.name };
+    if (pt.taskSpec) return { ...propagateWorkspaces(pt, pt.taskSpec, pws), embedded: true, taskName: pt.taskRef?.name ?? pt.name };
     if (pt.taskRef) {
       const doc = resolver.task(pt.taskRef.name);
       if (!doc) {
@@ -943,7 +943,7 @@ function pickRoot(
   const run = runs[0];
   if (run?.kind === 'PipelineRun') {
     const d = sink.at(run.source);
-    if (run.pipelineSpec) return { pipeline: withPropagatedParams(run.pipelineSpec, run), pipelineName: run.name ?? run.generateName ?? 'pipeline', run };
+    if (run.pipelineSpec) return { pipeline: withPropagated(run.pipelineSpec, run), pipelineName: run.name ?? run.generateName ?? 'pipeline', run };
     if (!run.pipelineRef) return undefined;
     const doc = resolver.pipeline(run.pipelineRef.name);
     if (!doc) {
@@ -996,10 +996,31 @@ function pickRoot(
   return undefined;
 }
 
-/** An embedded pipelineSpec sees the run's params even when it does not declare them (Tekton's propagation). */
-function withPropagatedParams(p: PipelineSpec, run: RunSpec): PipelineSpec {
+/** An embedded pipelineSpec sees the run's params and workspaces even when it does not declare them (Tekton's propagation). */
+function withPropagated(p: PipelineSpec, run: RunSpec): PipelineSpec {
   const extra: ParamSpec[] = run.params
     .filter((x) => x.value !== undefined && !p.params.some((q) => q.name === x.name))
     .map((x) => ({ name: x.name, type: typeOf(x.value ?? ''), path: x.path }));
-  return extra.length === 0 ? p : { ...p, params: [...p.params, ...extra] };
+  const ws = run.workspaces.filter((w) => !p.workspaces.some((q) => q.name === w.name)).map((w) => ({ name: w.name, optional: false, path: w.path }));
+  return extra.length === 0 && ws.length === 0 ? p : { ...p, params: [...p.params, ...extra], workspaces: [...p.workspaces, ...ws] };
+}
+
+/**
+ * An embedded taskSpec may use a pipeline workspace it does not declare
+ * (Tekton's propagated workspaces): declare it on the task and bind it by name.
+ */
+function propagateWorkspaces(pt: PipelineTaskSpec, spec: TaskSpec, pipelineWs: ReadonlyMap<string, unknown>): { pt: PipelineTaskSpec; spec: TaskSpec } {
+  const used: string[] = [];
+  walkStrings(pt.raw['taskSpec'], '', (text) => {
+    for (const ref of text.includes('$(') ? findRefs(text) : []) {
+      const n = /^workspaces\.([^.]+)\./.exec(ref)?.[1];
+      if (n !== undefined && !used.includes(n)) used.push(n);
+    }
+  });
+  const extra = used.filter((n) => pipelineWs.has(n) && !spec.workspaces.some((w) => w.name === n) && !pt.workspaces.some((b) => b.name === n));
+  if (extra.length === 0) return { pt, spec };
+  return {
+    spec: { ...spec, workspaces: [...spec.workspaces, ...extra.map((name) => ({ name, readOnly: false, optional: false, path: viaField(spec.path, 'workspaces') }))] },
+    pt: { ...pt, workspaces: [...pt.workspaces, ...extra.map((name) => ({ name, workspace: name, path: viaField(pt.path, 'workspaces') }))] },
+  };
 }
