@@ -336,6 +336,11 @@ const rows: Row[] = [
     errors: [e('PipelineRun/r', 'spec.timeouts', 'tasks and finally timeouts together must not exceed the pipeline timeout')],
   },
   {
+    rule: 'a task timeout over the pipeline timeout',
+    docs: [TASK, pipeline(`    - name: a\n      timeout: 2h\n      taskRef: {name: t}\n      workspaces: [{name: w, workspace: ws}]\n`)],
+    errors: [e('Pipeline/pl', 'spec.tasks[0].timeout', 'task timeout (7200s) exceeds the pipeline timeout (3600s)')],
+  },
+  {
     rule: 'YAML syntax error is a clean message',
     docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t\n'],
     errors: [

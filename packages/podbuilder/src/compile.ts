@@ -455,6 +455,13 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   if (pipelineMs > 0 && ((tasksMs ?? 0) > pipelineMs || (finallyMs ?? 0) > pipelineMs || (tasksMs ?? 0) + (finallyMs ?? 0) > pipelineMs)) {
     rd.error('spec.timeouts', 'tasks and finally timeouts together must not exceed the pipeline timeout');
   }
+  if (pipelineMs > 0 && !root.synthesized) {
+    for (const r of [...tasks, ...fin]) {
+      if (r.pt.timeoutMs !== undefined && r.pt.timeoutMs > pipelineMs) {
+        pd.error(viaField(r.pt.path, 'timeout'), `task timeout (${r.pt.timeoutMs / 1000}s) exceeds the pipeline timeout (${pipelineMs / 1000}s)`);
+      }
+    }
+  }
 
   // --- tasks
   const ids = new Names();
