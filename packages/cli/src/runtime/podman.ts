@@ -53,8 +53,8 @@ function lastLines(s: string, n: number): string {
   return s.split('\n').filter((l) => l.trim() !== '').slice(-n).join('\n');
 }
 
-const STOP_GRACE_S = 3;
 const LOG_DRAIN_MS = 5000;
+const FINISH_GRACE_MS = 2000;
 
 /** Runs pipod pods with podman kube play. */
 export class PodmanRuntime implements Runtime {
@@ -127,7 +127,9 @@ export class PodmanRuntime implements Runtime {
     const cleanup = async (): Promise<void> => {
       if (forceTimer !== undefined) clearTimeout(forceTimer);
       if (podCreated && !req.keep) {
-        const r = await this.exec(['pod', 'rm', '-f', '-t', String(STOP_GRACE_S), podName]);
+        // The run is over (or abandoned): nothing left in the pod deserves a grace period, and the
+        // infra container ignores SIGTERM, so any timeout here is pure waiting.
+        const r = await this.exec(['pod', 'rm', '-f', '-t', '0', podName]);
         if (r.code !== 0 && !/no such pod/i.test(r.stderr)) note(`could not remove pod ${podName}: ${lastLines(r.stderr, 3)}`);
       }
       for (const c of children) if (c.exitCode === null && c.pid !== undefined) { try { process.kill(-c.pid, 'SIGTERM'); } catch { /* already gone */ } }
@@ -140,8 +142,9 @@ export class PodmanRuntime implements Runtime {
       // Map images first, so the local-image check sees the names podman will use.
       const probe = toPodmanPod(req.pod, { podName, hostDir, imageMap: this.opts.imageMap });
       const local = new Set<string>();
-      for (const image of probe.images) {
-        if ((await this.exec(['image', 'exists', image])).code === 0) { local.add(image); continue; }
+      const present = await Promise.all(probe.images.map(async (image) => (await this.exec(['image', 'exists', image])).code === 0));
+      for (const [i, image] of probe.images.entries()) {
+        if (present[i] === true) { local.add(image); continue; }
         note(`pulling ${image}`);
         const r = await this.exec(['pull', '-q', image]);
         if (r.code !== 0) throw new PipodError('IMAGE', `image ${image} is not on this host and could not be pulled: ${lastLines(r.stderr, 2) || `podman exited with ${r.code}`}`);
@@ -197,7 +200,11 @@ export class PodmanRuntime implements Runtime {
             }
             return;
           }
-          if (e.type === 'run.finished') summary = e.summary;
+          if (e.type === 'run.finished') {
+            summary = e.summary;
+            // The verdict is in; do not wait long for the supervisor's own exit before cleaning up.
+            setTimeout(resolve, FINISH_GRACE_MS).unref();
+          }
           obs.onEvent?.(e);
         };
         createInterface({ input: p.stdout }).on('line', onLine);
