@@ -386,20 +386,26 @@ export class Controller {
     const trName = (task: string): string => taskRunName(t.name, task, attempt);
     const s = t.state;
     const gone = podFailureApplies(s, ctx);
+    // A TaskRun that cannot be written (an admission webhook down) must not keep the run's own status stale: go on, fail the pass at the end.
+    let taskRunError: unknown;
     for (const task of s.order) {
       const ts = s.tasks[task];
       if (!ts) continue;
       const n = trName(task);
-      if (!t.created.has(n)) {
-        try {
-          await this.kube.createCustom(RESOURCES.taskRuns, t.namespace, taskRunObject(run, task, n, podName, t.shapes?.[task]));
-          this.metrics.inc('pipod_taskruns_created_total');
-        } catch (e) {
-          if (!isStatus(e, 409)) throw e;
+      try {
+        if (!t.created.has(n)) {
+          try {
+            await this.kube.createCustom(RESOURCES.taskRuns, t.namespace, taskRunObject(run, task, n, podName, t.shapes?.[task]));
+            this.metrics.inc('pipod_taskruns_created_total');
+          } catch (e) {
+            if (!isStatus(e, 409)) throw e;
+          }
+          t.created.add(n);
         }
-        t.created.add(n);
+        await this.writeStatus(t, RESOURCES.taskRuns, n, taskRunStatus(ts, podName, gone));
+      } catch (e) {
+        taskRunError ??= e;
       }
-      await this.writeStatus(t, RESOURCES.taskRuns, n, taskRunStatus(ts, podName, gone));
     }
     let status: Record<string, unknown>;
     if (t.kind === 'PipelineRun') {
@@ -409,7 +415,10 @@ export class Controller {
       const prev = (run.status as { retriesStatus?: unknown[] } | undefined)?.retriesStatus;
       status = { ...cr, ...(prev ? { retriesStatus: prev } : {}), ...(ctx.startTime ? { startTime: ctx.startTime } : {}) };
     }
+    // Never mark the run finished while a TaskRun is stale: once done, the run is not revisited.
+    if (taskRunError !== undefined && isDone(status as never)) throw taskRunError;
     await this.writeRunStatus(t, run, status);
+    if (taskRunError !== undefined) throw taskRunError;
     return status;
   }
 
