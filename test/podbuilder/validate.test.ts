@@ -308,6 +308,11 @@ const rows: Row[] = [
     errors: [e('Task/t', 'spec.steps[0].volumeMounts[0].name', 'volume "cache" is not declared in the task\'s volumes')],
   },
   {
+    rule: 'two mounts at one path',
+    docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  workspaces: [{name: w, mountPath: /data}]\n  volumes: [{name: v, emptyDir: {}}]\n  steps: [{name: s, image: busybox, script: echo, volumeMounts: [{name: v, mountPath: /data/}]}]\n'],
+    errors: [e('Task/t', 'spec.steps[0]', 'two mounts at /data in step "s" (workspaces, volumeMounts and /tekton/results must not overlap)')],
+  },
+  {
     rule: 'unsupported apiVersion',
     docs: ['apiVersion: tekton.dev/v1beta1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: [{name: s, image: busybox, script: echo}]\n'],
     errors: [

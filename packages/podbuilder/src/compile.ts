@@ -186,6 +186,9 @@ interface WsBinding {
 
 const SHEBANG_PREFIX = '#!/bin/sh\nset -e\n';
 
+/** Tekton's shared scratch directory of a task's steps. */
+const WORKSPACE_DIR = '/workspace';
+
 /** The root of the build and what it runs. */
 interface Root {
   readonly pipeline: PipelineSpec;
@@ -629,6 +632,17 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
         const vn = volNames.get(m.name);
         if (vn === undefined) { td.error(viaField(m.path, 'name'), `volume "${m.name}" is not declared in the task's volumes`); continue; }
         mounts.push({ ...substituteRaw(td, taskScope(step), m.raw, m.path, substIn) as Record<string, unknown>, name: vn });
+      }
+      // Tekton gives the steps of a task a shared /workspace; here each step is
+      // its own container, so the task's directory of the pipod volume stands in.
+      if (step.kind === 'step' && !mounts.some((m) => m['mountPath'] === WORKSPACE_DIR)) {
+        mounts.splice(2, 0, { name: 'pipod', mountPath: WORKSPACE_DIR, subPath: `run/tasks/${id}/workspace` });
+      }
+      const seen = new Set<string>();
+      for (const m of mounts) {
+        const mp = String(m['mountPath']).replace(/\/+$/, '');
+        if (seen.has(mp)) td.error(step.path, `two mounts at ${mp} in ${step.kind} "${step.name}" (workspaces, volumeMounts and ${TEKTON_RESULTS_DIR} must not overlap)`);
+        seen.add(mp);
       }
       return mounts;
     };
