@@ -25,11 +25,12 @@ interface RunArgs extends SourceArgs {
  */
 export function withPipelineTimeout(pod: KubePod, plan: ExecutionPlan, ms: number): { pod: KubePod; plan: ExecutionPlan } {
   const t = plan.timeouts;
-  const fits = (v: number | undefined): boolean => v !== undefined && ms > 0 && v <= ms;
+  const tasksMs = ms > 0 && t.tasksMs !== undefined && t.tasksMs <= ms ? t.tasksMs : undefined;
+  const finallyMs = ms > 0 && t.finallyMs !== undefined && t.finallyMs + (tasksMs ?? 0) <= ms ? t.finallyMs : undefined;
   const timeouts = {
     ...(ms > 0 ? { pipelineMs: ms } : {}),
-    ...(fits(t.tasksMs) ? { tasksMs: t.tasksMs } : {}),
-    ...(fits(t.finallyMs) && (t.tasksMs === undefined || !fits(t.tasksMs) || (t.tasksMs + (t.finallyMs ?? 0) <= ms)) ? { finallyMs: t.finallyMs } : {}),
+    ...(tasksMs !== undefined ? { tasksMs } : {}),
+    ...(finallyMs !== undefined ? { finallyMs } : {}),
   };
   const next: ExecutionPlan = { ...plan, timeouts };
   const chunks = encodePlan(next);
