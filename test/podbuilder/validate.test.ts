@@ -276,6 +276,11 @@ const rows: Row[] = [
     errors: [e('Task/t', 'spec.steps[0].imagePolicy', 'unknown field')],
   },
   {
+    rule: 'a tekton.dev/v1beta1 field in a v1 PipelineRun names its v1 place',
+    docs: [TASK, pipeline(ok), 'apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata: {name: r}\nspec:\n  pipelineRef: {name: pl}\n  serviceAccountName: sa\n'],
+    errors: [e('PipelineRun/r', 'spec.serviceAccountName', 'not a tekton.dev/v1 field; use spec.taskRunTemplate.serviceAccountName')],
+  },
+  {
     rule: 'bad duration string',
     docs: [TASK, pipeline(`    - name: a\n      timeout: 10 minutes\n      taskRef: {name: t}\n      workspaces: [{name: w, workspace: ws}]\n`)],
     errors: [e('Pipeline/pl', 'spec.tasks[0].timeout', 'invalid duration "10 minutes": use Go duration syntax such as 1h30m, 90s or 500ms')],

@@ -287,6 +287,10 @@ const PIPELINE_RESULT: Fields = { name: true, type: true, description: true, val
 const PIPELINE_RUN_SPEC: Fields = {
   pipelineRef: true, pipelineSpec: true, params: true, workspaces: true, timeouts: true, taskRunTemplate: true, taskRunSpecs: true,
   managedBy: true, status: `run status (cancel) is ${LATER}`,
+  podTemplate: 'not a tekton.dev/v1 field; use spec.taskRunTemplate.podTemplate',
+  serviceAccountName: 'not a tekton.dev/v1 field; use spec.taskRunTemplate.serviceAccountName',
+  timeout: 'not a tekton.dev/v1 field; use spec.timeouts.pipeline',
+  serviceAccountNames: 'not a tekton.dev/v1 field; use spec.taskRunSpecs',
 };
 const TASK_RUN_SPEC: Fields = {
   taskRef: true, taskSpec: true, params: true, workspaces: true, timeout: true, serviceAccountName: true, podTemplate: true,
