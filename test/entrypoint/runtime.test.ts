@@ -269,6 +269,21 @@ describe('timeouts', () => {
     expect(Date.parse(step?.finishedAt ?? '') - Date.parse(step?.startedAt ?? '')).toBeGreaterThanOrEqual(550);
   });
 
+  it('a stop reaches the whole process tree, also a child orphaned by the first signal', async () => {
+    const plan = makePlan({ tasks: [{ name: 't', steps: [{ name: 's', timeoutMs: 300, script: '(trap "" TERM; exec sleep 30) &\necho $! > $PIPOD_ROOT/child\nwait' }] }] });
+    const { summary, run } = await runPlan(plan);
+    expect(summary.tasks.t?.steps[0]?.status).toBe('TimedOut');
+    const pid = Number(fs.readFileSync(`${run.root}/child`, 'utf8').trim());
+    const alive = (): boolean => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(false);
+  });
+
   it('a task timeout applies per attempt and is retried', async () => {
     const plan = makePlan({ tasks: [{ name: 't', timeoutMs: 300, retries: 1, steps: [{ name: 's', script: 'sleep 5' }] }] });
     const { summary, events } = await runPlan(plan);

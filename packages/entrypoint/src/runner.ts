@@ -1,8 +1,10 @@
 /**
  * Starting and stopping user processes: spawned directly (no shell, so images
- * without one work; PATH lookup is libuv's execvp), in their own process group
- * so a stop reaches the whole tree, output teed to our own stdout/stderr and
- * to a log file.
+ * without one work; PATH lookup is libuv's execvp), output teed to our own
+ * stdout/stderr and to a log file. A stop reaches the whole process tree, as
+ * Tekton's process-group kill does; the tree is found in /proc because Node
+ * can only put a child in a new *session* (setsid), which costs the handoff
+ * several milliseconds on hosts with scheduler autogroups.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,8 +17,14 @@ export type ProcessEnd =
 /** A started process. */
 export interface RunningProcess {
   readonly pid: number | undefined;
-  /** Sends a signal to the process group (falls back to the process). */
+  /** Sends a signal to the process and every descendant. */
   signal(sig: NodeJS.Signals): void;
+  /**
+   * After the process ended: SIGKILL what it left behind — processes seen in
+   * its tree when it was signalled, and orphans re-parented to us (we are
+   * PID 1 of the step's container) — as a container's end would.
+   */
+  reapLeftovers(): void;
   readonly ended: Promise<ProcessEnd>;
 }
 
@@ -36,6 +44,43 @@ export interface Runner {
   start(spec: SpawnSpec): RunningProcess;
 }
 
+/** Pid → parent pid of every process we can see. */
+function processTable(): Map<number, number> {
+  const out = new Map<number, number>();
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
+      // The command name may hold spaces and parentheses; the ppid follows the last ')'.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(n), Number(rest[1]));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return out;
+}
+
+/** The pid and all its descendants. */
+export function processTree(pid: number): number[] {
+  const table = processTable();
+  const children = new Map<number, number[]>();
+  for (const [p, pp] of table) {
+    const list = children.get(pp) ?? [];
+    list.push(p);
+    children.set(pp, list);
+  }
+  const out: number[] = [pid];
+  for (let i = 0; i < out.length; i++) for (const c of children.get(out[i] ?? -1) ?? []) out.push(c);
+  return out;
+}
+
 const SIGNALS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
 
 /** Shell convention for a process killed by a signal. */
@@ -48,7 +93,7 @@ export const processRunner: Runner = {
   start(spec: SpawnSpec): RunningProcess {
     const [file, ...args] = spec.argv;
     if (file === undefined || file === '') {
-      return { pid: undefined, signal: () => undefined, ended: Promise.resolve({ kind: 'startFailed', message: 'no command to run (empty command and no script)' }) };
+      return { pid: undefined, signal: () => undefined, reapLeftovers: () => undefined, ended: Promise.resolve({ kind: 'startFailed', message: 'no command to run (empty command and no script)' }) };
     }
     let log: number | undefined;
     if (spec.logFile !== undefined) {
@@ -62,8 +107,9 @@ export const processRunner: Runner = {
       env: { ...spec.env },
       cwd: spec.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
     });
+    // Every process ever seen in the tree: a child orphaned by its parent's death still gets the SIGKILL.
+    const seen = new Set<number>();
     const tee = (chunk: Buffer, out: NodeJS.WriteStream): void => {
       if (!spec.quiet) out.write(chunk);
       if (log !== undefined) {
@@ -107,11 +153,22 @@ export const processRunner: Runner = {
       pid: child.pid,
       signal(sig: NodeJS.Signals): void {
         if (child.pid === undefined) return;
-        try {
-          process.kill(-child.pid, sig);
-        } catch {
+        for (const p of processTree(child.pid)) seen.add(p);
+        for (const p of seen) {
+          if (p === process.pid) continue;
           try {
-            child.kill(sig);
+            process.kill(p, sig);
+          } catch {
+            // Already gone.
+          }
+        }
+      },
+      reapLeftovers(): void {
+        const self = processTree(process.pid).slice(1);
+        for (const p of new Set([...seen, ...self])) {
+          if (p === process.pid) continue;
+          try {
+            process.kill(p, 'SIGKILL');
           } catch {
             // Already gone.
           }

@@ -155,6 +155,7 @@ export async function sidecarMode(deps: WrapperDeps, container: string): Promise
         if (!ended && !stopped) writeAtomic(layout.readyFile(container), startedAt);
       })();
       const end = await endP;
+      proc.reapLeftovers();
       current = undefined;
       const finishedAt = new Date(clock.now()).toISOString();
       const done: DoneMessage =

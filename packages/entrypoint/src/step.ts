@@ -140,6 +140,7 @@ export async function runOnce(deps: WrapperDeps, container: string, msg: StartMe
     if (hit) stop('Stopped');
   });
   const end: ProcessEnd = await proc.ended;
+  proc.reapLeftovers();
   process.off('SIGTERM', onTerm);
   ended = true;
   if (timer !== undefined) clearTimeout(timer);
