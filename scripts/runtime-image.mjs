@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync,
+  chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,7 @@ export const RUNTIME = {
 export const IMAGE_REF = `${RUNTIME.imageName}:${RUNTIME.imageTag}`;
 
 const cacheDir = process.env.PIPOD_CACHE ?? join(root, '.cache');
+const KEEP_LAYERS = 4;
 
 function sha256(buf) {
   return createHash('sha256').update(buf).digest('hex');
@@ -132,7 +133,7 @@ function checkLdd(nodeBin) {
 
 /** Lays out the image's filesystem in a staging directory with fixed modes. */
 function stage(nodeBin, debTree, entrypoint) {
-  const dir = join(cacheDir, 'runtime', 'stage');
+  const dir = join(cacheDir, 'runtime', `stage-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   const rt = join(dir, 'pipod-runtime');
   mkdirSync(join(rt, 'lib'), { recursive: true });
@@ -165,13 +166,16 @@ function deterministicTar(cwd, entries) {
 function gzipLayer(tarBuf, diffHex) {
   const dir = join(cacheDir, 'runtime', 'layers');
   const file = join(dir, `${diffHex}.tar.gz`);
-  if (existsSync(file)) return readFileSync(file);
+  if (existsSync(file) && !process.env.PIPOD_NO_LAYER_CACHE) return readFileSync(file);
   mkdirSync(dir, { recursive: true });
   const gz = gzipSync(tarBuf, { level: 6 });
   // Byte 9 is the OS field; pin it so the digest does not depend on the build host.
   gz[9] = 3;
-  writeFileSync(`${file}.tmp`, gz);
-  renameSync(`${file}.tmp`, file);
+  writeFileSync(`${file}.${process.pid}.tmp`, gz);
+  renameSync(`${file}.${process.pid}.tmp`, file);
+  // Every bundle change adds a layer of about 40 MB: keep only the newest few.
+  const old = readdirSync(dir).filter((f) => f.endsWith('.tar.gz')).map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs })).sort((a, b) => b.t - a.t).slice(KEEP_LAYERS);
+  for (const { f } of old) rmSync(join(dir, f), { force: true });
   return gz;
 }
 
@@ -226,7 +230,7 @@ export function buildRuntimeImage(opts = {}) {
       annotations: { 'org.opencontainers.image.ref.name': IMAGE_REF },
     }],
   };
-  const lay = join(cacheDir, 'runtime', 'oci');
+  const lay = join(cacheDir, 'runtime', `oci-${process.pid}`);
   rmSync(lay, { recursive: true, force: true });
   mkdirSync(join(lay, 'blobs/sha256'), { recursive: true });
   writeFileSync(join(lay, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
@@ -239,9 +243,10 @@ export function buildRuntimeImage(opts = {}) {
   const archiveEntries = ['blobs', 'blobs/sha256', ...[layerDigest, config.digest, manifest.digest].map((d) => `blobs/sha256/${d.slice(7)}`).sort(), 'index.json', 'oci-layout'];
   const archive = deterministicTar(lay, archiveEntries);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(`${out}.tmp`, archive);
-  renameSync(`${out}.tmp`, out);
+  writeFileSync(`${out}.${process.pid}.tmp`, archive);
+  renameSync(`${out}.${process.pid}.tmp`, out);
   rmSync(dir, { recursive: true, force: true });
+  rmSync(lay, { recursive: true, force: true });
   return {
     archive: out,
     archiveDigest: `sha256:${sha256(archive)}`,
