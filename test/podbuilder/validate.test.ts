@@ -197,6 +197,11 @@ const rows: Row[] = [
     errors: [e('Pipeline/pl', 'spec.tasks[0].params[0].value', 'param "mode" value "medium" is not one of "fast", "slow"')],
   },
   {
+    rule: 'enum value not allowed (run value and option)',
+    docs: [TASK, pipeline(ok, '  params: [{name: mode, enum: [fast, slow], default: fast}]\n'), 'apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata: {name: r}\nspec:\n  pipelineRef: {name: pl}\n  params: [{name: mode, value: turbo}]\n'],
+    errors: [e('PipelineRun/r', 'spec.params[0].value', 'param "mode" value "turbo" is not one of "fast", "slow"')],
+  },
+  {
     rule: 'undeclared param referenced in a step',
     docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: [{name: s, image: busybox, args: ["$(params.missing)"], command: [echo]}]\n'],
     errors: [e('Task/t', 'spec.steps[0].args[0]', 'undeclared param "missing" (the task declares none)')],

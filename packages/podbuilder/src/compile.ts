@@ -265,8 +265,14 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
 
   // --- pipeline params: defaults < run values < options
   const pparams = new Map<string, ParamValue>();
+  // Where each value came from, for errors about the value itself.
+  const porigin = new Map<string, { d: DocSink; path: string }>();
   const pspecs = new Map(pipeline.params.map((p) => [p.name, p]));
-  for (const p of pipeline.params) if (p.default !== undefined) pparams.set(p.name, p.default);
+  for (const p of pipeline.params) {
+    if (p.default === undefined) continue;
+    pparams.set(p.name, p.default);
+    porigin.set(p.name, { d: pd, path: viaField(p.path, 'default') });
+  }
   for (const p of run?.params ?? []) {
     const spec = pspecs.get(p.name);
     if (!spec) {
@@ -279,6 +285,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       continue;
     }
     pparams.set(p.name, p.value);
+    porigin.set(p.name, { d: rd, path: viaField(p.path, 'value') });
   }
   for (const [name, raw] of Object.entries(options.params ?? {})) {
     const spec = pspecs.get(name);
@@ -292,6 +299,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       continue;
     }
     pparams.set(name, v);
+    porigin.set(name, { d: od, path: viaField('params', name) });
   }
   for (const p of pipeline.params) {
     const v = pparams.get(p.name);
@@ -300,7 +308,8 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       else pd.error(p.path, `param "${p.name}" has no default and no value was given (use -p ${p.name}=VALUE)`);
       continue;
     }
-    checkEnumAndKeys(p.type === 'string' && run ? rd : pd, p, v, run ? 'spec.params' : p.path);
+    const at = porigin.get(p.name) ?? { d: pd, path: p.path };
+    checkEnumAndKeys(at.d, p, v, at.path);
   }
 
   // --- pipeline workspaces
