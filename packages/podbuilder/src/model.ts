@@ -553,9 +553,10 @@ function readContainers(d: DocSink, spec: Raw, specPath: string, kind: 'step' | 
     const imagePath = base.image === undefined && t?.image !== undefined && template ? viaField(template.path, 'image') : viaField(path, 'image');
     if (image === undefined || image === '') d.error(viaField(path, 'image'), 'required field is missing');
     const script = str(d, c, 'script', path);
-    // A step's own command replaces the template's; a script also replaces any template command.
+    // Field by field, as Tekton's strategic merge: what the step sets wins, the
+    // rest comes from the template; a script replaces a template command.
     const command = base.command ?? (script === undefined ? t?.command : undefined);
-    const args = base.args ?? (base.command === undefined && script === undefined ? t?.args : undefined);
+    const args = base.args ?? t?.args;
     if (script !== undefined && base.command !== undefined) d.error(viaField(path, 'script'), 'script cannot be used with command');
     const onErrorRaw = kind === 'step' ? str(d, c, 'onError', path) : undefined;
     if (onErrorRaw !== undefined && onErrorRaw !== 'continue' && onErrorRaw !== 'stopAndFail') {
