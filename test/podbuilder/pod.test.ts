@@ -61,6 +61,23 @@ describe('pod', () => {
     expect(encodePlan(r.plan)).toEqual(env.map((e) => e.value));
   });
 
+  it('refuses a pod whose task map annotation exceeds Kubernetes\' 256 KiB', () => {
+    const step = (t: number, i: number): string => `          - name: step-${i}-${'s'.repeat(50)}\n            image: busybox\n            command: ["true"]\n`;
+    const tasks = Array.from({ length: 130 }, (_, t) => `    - name: task-${t}-${'t'.repeat(50)}\n      taskSpec:\n        steps:\n${Array.from({ length: 10 }, (_, i) => step(t, i)).join('')}`).join('');
+    const r = build([{ name: 'p.yaml', text: `apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: wide}\nspec:\n  tasks:\n${tasks}` }]);
+    expect(r.kind === 'invalid' ? r.errors.map((e) => [e.source, e.path, e.message.replace(/\d+ bytes/, 'N bytes')]) : 'ok').toEqual([
+      ['Pod/wide-run-pod', 'metadata.annotations', 'annotations take N bytes; Kubernetes allows 262144 (too many containers for one pod\'s task map)'],
+    ]);
+  });
+
+  it('refuses a plan too large to pass in the environment', () => {
+    const noise = Array.from({ length: 30_000 }, (_, i) => createHash('sha256').update(String(i)).digest('base64')).join('');
+    const r = build([{ name: 't.yaml', text: `apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: big}\nspec:\n  steps:\n    - name: s\n      image: busybox\n      script: echo ${noise}\n` }]);
+    expect(r.kind === 'invalid' ? r.errors.map((e) => [e.path, e.message.replace(/\d+ bytes/, 'N bytes')]) : 'ok').toEqual([
+      ['spec.initContainers[0].env', 'the encoded plan takes N bytes; more than 1048576 cannot be passed to one process'],
+    ]);
+  });
+
   it('gives every container a unique DNS-1123 name', () => {
     const { sources, options } = loadCase('long-names');
     const r = build(sources, options);

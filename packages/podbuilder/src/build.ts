@@ -20,7 +20,25 @@ export function build(sources: readonly SourceFile[], options: BuildOptions = {}
   const compiled = compile(loaded.documents, options, sink);
   if (!compiled || sink.errors.length > 0) return { kind: 'invalid', errors: sink.errors, warnings: sink.warnings };
   const pod = writePod(compiled.plan, compiled.pod, options.runtimeImage ?? DEFAULT_RUNTIME_IMAGE);
+  checkLimits(pod, sink);
+  if (sink.errors.length > 0) return { kind: 'invalid', errors: sink.errors, warnings: sink.warnings };
   return { kind: 'ok', plan: compiled.plan, pod, warnings: sink.warnings };
+}
+
+/** Kubernetes caps a Pod's annotations at 256 KiB in total. */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+/** Linux caps the environment plus arguments of one exec (ARG_MAX, commonly 2 MiB); keep the plan well inside it. */
+export const MAX_PLAN_ENV_BYTES = 1024 * 1024;
+
+/** Limits of one Pod that only the finished Pod shows: annotation size and the plan carried in env. */
+function checkLimits(pod: Raw, sink: Sink): void {
+  const meta = pod['metadata'] as { name?: string; annotations?: Record<string, string> } | undefined;
+  const source = `Pod/${meta?.name ?? ''}`;
+  const ann = Object.entries(meta?.annotations ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  if (ann > MAX_ANNOTATIONS_BYTES) sink.error(source, 'metadata.annotations', `annotations take ${ann} bytes; Kubernetes allows ${MAX_ANNOTATIONS_BYTES} (too many containers for one pod's task map)`);
+  const spec = pod['spec'] as { initContainers?: { env?: { value?: string }[] }[] } | undefined;
+  const env = (spec?.initContainers?.[0]?.env ?? []).reduce((n, e) => n + (e.value?.length ?? 0), 0);
+  if (env > MAX_PLAN_ENV_BYTES) sink.error(source, 'spec.initContainers[0].env', `the encoded plan takes ${env} bytes; more than ${MAX_PLAN_ENV_BYTES} cannot be passed to one process`);
 }
 
 /** Every error of the input (empty when it builds). */
