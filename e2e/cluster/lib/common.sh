@@ -97,3 +97,11 @@ TEKTON_CACHE="$CACHE_ROOT/tekton-$TEKTON_VERSION"
 TEKTON_IMAGE_PREFIX="localhost/tekton"
 
 TEKTON_CMDS=(controller webhook entrypoint nop workingdirinit sidecarlogresults)
+
+# write_config FILE < content: replaces FILE only when the content differs
+# (kube-proxy exits when its config file is written, even with the same bytes).
+write_config() {
+  local tmp; tmp=$(mktemp)
+  cat > "$tmp"
+  if [[ -f $1 ]] && cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; chmod 644 "$1"; fi
+}
