@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, PLAN_API_VERSION, PipodError, type ExecutionPlan, type RunEvent } from '@pipod/plan';
-import { PodmanRuntime, type KubePod, type LogLine } from '../packages/cli/src/runtime/index.ts';
-import { BUSYBOX_IMAGE, RUNTIME_IMAGE, containersNamed, ensureImages, nodeViaLoader, podsNamed } from './helpers.ts';
+import { writeFileSync } from 'node:fs';
+import { PodmanRuntime, staleRuntimeImageWarning, type KubePod, type LogLine } from '../packages/cli/src/runtime/index.ts';
+import { BUSYBOX_IMAGE, ROOT, RUNTIME_IMAGE, containersNamed, ensureImages, nodeViaLoader, podsNamed } from './helpers.ts';
 
 const runRoot = mkdtempSync(join(tmpdir(), 'pipod-e2e-runs-'));
 const runtime = new PodmanRuntime({ runRoot, forceAfterMs: 10_000 });
@@ -135,5 +136,13 @@ describe('PodmanRuntime', () => {
     expect((err as PipodError).message).toContain('no plan here');
     expect(podsNamed(h.podName)).toEqual([]);
     expect(containersNamed(h.podName)).toEqual([]);
+  });
+
+  it('notices a runtime image built from another entrypoint bundle', () => {
+    expect(staleRuntimeImageWarning(RUNTIME_IMAGE, join(ROOT, 'packages/entrypoint/dist/entrypoint.js'))).toBeUndefined();
+    const other = join(runRoot, 'other-entrypoint.js');
+    writeFileSync(other, '// another bundle\n');
+    expect(staleRuntimeImageWarning(RUNTIME_IMAGE, other)).toContain('carries another entrypoint bundle');
+    expect(staleRuntimeImageWarning(BUSYBOX_IMAGE, other)).toBeUndefined();
   });
 });

@@ -208,6 +208,8 @@ export function buildRuntimeImage(opts = {}) {
         'org.opencontainers.image.version': RUNTIME.imageTag,
         'dev.pipod.node': RUNTIME.node.version,
         'dev.pipod.debs': RUNTIME.debs.map((d) => `${d.name}=${d.version}`).join(','),
+        // Lets `pipod run` notice an image built from another bundle than the checkout's.
+        'dev.pipod.entrypoint.sha256': sha256(readFileSync(entrypoint)),
       },
     },
     rootfs: { type: 'layers', diff_ids: [`sha256:${diffHex}`] },

@@ -3,11 +3,14 @@
  * or a Kubernetes cluster), streaming progress and ending with the summary.
  * Exit code 0 exactly when the pipeline succeeded.
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { PLAN_ENV_PREFIX, PipodError, type ExecutionPlan, type RunSummary } from '@pipod/plan';
 import { DEADLINE_MARGIN_S, build, encodePlan, formatError, parseDuration } from '@pipod/podbuilder';
 import { type SourceArgs, prepare, sourceOptions } from './build.ts';
-import { RUNTIMES, createRuntime, progressLine, summaryText, type KubePod, type LogLine } from '../runtime/index.ts';
+import { RUNTIMES, createRuntime, progressLine, staleRuntimeImageWarning, summaryText, type KubePod, type LogLine } from '../runtime/index.ts';
 
 interface RunArgs extends SourceArgs {
   readonly runtime: (typeof RUNTIMES)[number];
@@ -51,6 +54,12 @@ export function logPrefix(l: LogLine): string {
   return l.task !== undefined ? `[${l.task}/${l.step ?? l.container}]` : `[${l.step ?? l.container}]`;
 }
 
+/** The entrypoint bundle of this checkout, from the bundled CLI (dist/) or its sources (src/commands/); undefined when installed without it. */
+function checkoutBundle(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return [join(here, '../../entrypoint/dist/entrypoint.js'), join(here, '../../../entrypoint/dist/entrypoint.js')].find((p) => existsSync(p));
+}
+
 /** The `run` command. */
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
@@ -79,6 +88,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
     let plan = r.plan;
     if (timeoutMs !== undefined) ({ pod, plan } = withPipelineTimeout(pod, plan, timeoutMs));
 
+    const bundle = checkoutBundle();
+    const runtimeImage = pod.spec.initContainers?.[0]?.image;
+    if (a.runtime === 'podman' && bundle !== undefined && runtimeImage !== undefined) {
+      const stale = staleRuntimeImageWarning(runtimeImage, bundle);
+      if (stale !== undefined) process.stderr.write(`warning: ${stale}\n`);
+    }
     const runtime = createRuntime(a.runtime, { kubernetes: { ...(a.kubeconfig !== undefined ? { kubeconfig: a.kubeconfig } : {}), ...(a.namespace !== undefined ? { namespace: a.namespace } : {}) } });
     // With -o json stdout carries only the summary; progress goes to stderr.
     const out = a.output === 'json' ? process.stderr : process.stdout;

@@ -3,8 +3,8 @@
  * the supervisor's event stream from `podman logs -f`, cancellation through
  * the cancel file on the run volume, and removal of everything afterwards.
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -277,6 +277,23 @@ export class PodmanRuntime implements Runtime {
       p.on('error', () => resolve());
     });
   }
+}
+
+/** Label of the runtime image naming the sha256 of the entrypoint bundle it carries. */
+export const ENTRYPOINT_LABEL = 'dev.pipod.entrypoint.sha256';
+
+/**
+ * A warning when the local runtime image carries another entrypoint bundle
+ * than the given one (a checkout whose bundle was rebuilt but not its image),
+ * else undefined. Images without the label, or not on this host, are not judged.
+ */
+export function staleRuntimeImageWarning(image: string, bundle: string, podman = 'podman'): string | undefined {
+  if (!existsSync(bundle)) return undefined;
+  const r = spawnSync(podman, ['image', 'inspect', '--format', `{{index .Labels "${ENTRYPOINT_LABEL}"}}`, image], { encoding: 'utf8' });
+  const label = r.status === 0 ? r.stdout.trim() : '';
+  if (!/^[0-9a-f]{64}$/.test(label)) return undefined;
+  const local = createHash('sha256').update(readFileSync(bundle)).digest('hex');
+  return local === label ? undefined : `${image} carries another entrypoint bundle than ${bundle}; rebuild it with \`node scripts/runtime-image.mjs --load\``;
 }
 
 /** Container name → the task and step (or sidecar) it runs, from the plan. */
