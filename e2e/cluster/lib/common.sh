@@ -53,7 +53,7 @@ start() {
   local name="$1"; shift
   if running "$name"; then log "$name already running (pid $(cat "$(pidfile "$name")"))"; return 0; fi
   mkdir -p "$STATE/run" "$STATE/logs"
-  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 < /dev/null &
+  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 < /dev/null 9>&- &
   echo $! > "$(pidfile "$name")"
   log "started $name (pid $!)"
 }
@@ -104,4 +104,14 @@ write_config() {
   local tmp; tmp=$(mktemp)
   cat > "$tmp"
   if [[ -f $1 ]] && cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; chmod 644 "$1"; fi
+}
+
+# lock_cluster: one up/down/tekton-install at a time on this machine; scripts
+# they call inherit the lock through PIPOD_CLUSTER_LOCKED.
+lock_cluster() {
+  [[ -n ${PIPOD_CLUSTER_LOCKED:-} ]] && return 0
+  mkdir -p "$CACHE_ROOT"
+  exec 9>"$CACHE_ROOT/.lock"
+  flock 9
+  export PIPOD_CLUSTER_LOCKED=1
 }
