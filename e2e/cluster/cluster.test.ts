@@ -78,6 +78,36 @@ describe.skipIf(down !== undefined)('test cluster', () => {
     expect(logs.stdout.trim()).toBe(`from writer ${name}`);
   });
 
+  it('stops a native sidecar (restartPolicy Always init container) when the main container ends', async () => {
+    const name = `cluster-sidecar-${suffix}`;
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        restartPolicy: 'Never',
+        terminationGracePeriodSeconds: 2,
+        initContainers: [
+          { name: 'side', image: CLUSTER_BUSYBOX_IMAGE, restartPolicy: 'Always', command: ['sleep', '3600'] },
+        ],
+        containers: [{ name: 'main', image: CLUSTER_BUSYBOX_IMAGE, command: ['sh', '-c', 'echo main done'] }],
+      },
+    };
+    cleanup.push(['pod', '-n', 'default', name]);
+    const created = kubectl(['create', '-f', '-'], JSON.stringify(pod));
+    expect(created.code, created.stderr).toBe(0);
+    const phase = await waitForObject(
+      ['get', 'pod', '-n', 'default', name],
+      (o) => {
+        const p = (o.status as { phase?: string } | undefined)?.phase;
+        return p === 'Succeeded' || p === 'Failed' ? p : undefined;
+      },
+      120_000,
+    );
+    expect(phase).toBe('Succeeded');
+    expect(kubectl(['logs', '-n', 'default', name, '-c', 'main']).stdout.trim()).toBe('main done');
+  });
+
   it('lets a pod reach the API server through the kubernetes Service', async () => {
     const name = `cluster-svc-${suffix}`;
     const pod = {
