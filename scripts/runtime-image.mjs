@@ -72,29 +72,50 @@ function fetchNode() {
 }
 
 /** The .debs at their pinned versions; a version the mirror no longer has is a clear error. */
+function debFile(dir, name, version) {
+  return join(dir, `${name}_${version.replace(/:/g, '%3a')}_amd64.deb`);
+}
+
+function aptDownload(dir, name, version) {
+  log(`apt-get download ${name}=${version}`);
+  execFileSync('apt-get', ['download', `${name}=${version}`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/**
+ * The pinned .deb, or — when the mirror no longer has it (Debian keeps only
+ * the newest point release) — the candidate version with a loud warning, so
+ * a fresh machine still builds; the versions used are recorded in the image.
+ */
+function fetchDeb(dir, d) {
+  if (existsSync(debFile(dir, d.name, d.version))) return d;
+  try {
+    aptDownload(dir, d.name, d.version);
+    return d;
+  } catch (e) {
+    const policy = execFileSync('apt-cache', ['policy', d.name], { encoding: 'utf8' });
+    const candidate = /Candidate:\s*(\S+)/.exec(policy)?.[1];
+    if (candidate === undefined || candidate === '(none)' || candidate === d.version) {
+      throw new Error(`cannot download ${d.name}=${d.version} (run apt-get update?): ${String(e.stderr ?? e.message).trim()}`);
+    }
+    process.stderr.write(`runtime-image: WARNING: ${d.name}=${d.version} is gone from the mirror; using ${candidate} (update RUNTIME.debs in scripts/runtime-image.mjs; digests change)\n`);
+    if (!existsSync(debFile(dir, d.name, candidate))) aptDownload(dir, d.name, candidate);
+    return { name: d.name, version: candidate };
+  }
+}
+
+/** Downloads and extracts the .debs; returns the tree and the versions actually used. */
 function fetchDebs() {
   const dir = join(cacheDir, 'downloads', 'debs');
   mkdirSync(dir, { recursive: true });
-  const key = RUNTIME.debs.map((d) => `${d.name}_${d.version}`).join('__').replace(/[^A-Za-z0-9._-]/g, '_');
+  const debs = RUNTIME.debs.map((d) => fetchDeb(dir, d));
+  const key = debs.map((d) => `${d.name}_${d.version}`).join('__').replace(/[^A-Za-z0-9._-]/g, '_');
   const tree = join(cacheDir, 'runtime', `debs-${sha256(key).slice(0, 16)}`);
-  if (existsSync(join(tree, '.complete'))) return tree;
+  if (existsSync(join(tree, '.complete'))) return { tree, debs };
   rmSync(tree, { recursive: true, force: true });
   mkdirSync(tree, { recursive: true });
-  for (const d of RUNTIME.debs) {
-    const fname = `${d.name}_${d.version.replace(/:/g, '%3a')}_amd64.deb`;
-    const file = join(dir, fname);
-    if (!existsSync(file)) {
-      log(`apt-get download ${d.name}=${d.version}`);
-      try {
-        execFileSync('apt-get', ['download', `${d.name}=${d.version}`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-      } catch (e) {
-        throw new Error(`cannot download ${d.name}=${d.version} (the pinned version; update RUNTIME.debs in scripts/runtime-image.mjs to what \`apt-cache policy ${d.name}\` offers): ${String(e.stderr ?? e.message).trim()}`);
-      }
-    }
-    execFileSync('dpkg-deb', ['-x', file, tree]);
-  }
+  for (const d of debs) execFileSync('dpkg-deb', ['-x', debFile(dir, d.name, d.version), tree]);
   writeFileSync(join(tree, '.complete'), key);
-  return tree;
+  return { tree, debs };
 }
 
 /** Follows symlinks inside an extracted tree (absolute targets are taken relative to the tree). */
@@ -191,7 +212,7 @@ export function buildRuntimeImage(opts = {}) {
   const out = opts.out ?? join(cacheDir, 'runtime', 'pipod-runtime.oci.tar');
   const nodeBin = fetchNode();
   checkLdd(nodeBin);
-  const debTree = fetchDebs();
+  const { tree: debTree, debs } = fetchDebs();
   const { dir, entries } = stage(nodeBin, debTree, entrypoint);
   const layerTar = deterministicTar(dir, entries);
   const diffHex = sha256(layerTar);
@@ -207,7 +228,7 @@ export function buildRuntimeImage(opts = {}) {
         'org.opencontainers.image.title': 'pipod runtime',
         'org.opencontainers.image.version': RUNTIME.imageTag,
         'dev.pipod.node': RUNTIME.node.version,
-        'dev.pipod.debs': RUNTIME.debs.map((d) => `${d.name}=${d.version}`).join(','),
+        'dev.pipod.debs': debs.map((d) => `${d.name}=${d.version}`).join(','),
         // Lets `pipod run` notice an image built from another bundle than the checkout's.
         'dev.pipod.entrypoint.sha256': sha256(readFileSync(entrypoint)),
       },

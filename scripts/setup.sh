@@ -27,6 +27,8 @@ host_packages() {
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
+  # The runtime image downloads .debs with apt-get: it needs package lists even when nothing is missing.
+  if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then as_root apt-get update -qq; fi
   if ((${#missing[@]} == 0)); then echo "all ${#PACKAGES[@]} packages installed"; return; fi
   echo "installing: ${missing[*]}"
   as_root apt-get update -qq
