@@ -56,6 +56,14 @@ function statuses(s: RunSummary): Record<string, string> {
 beforeAll(() => ensureImages());
 
 describe('pipod run on podman', () => {
+  it('runs the README example', async () => {
+    const { code, summary } = await pipod('../../examples/hello.yaml', ['-p', 'who=e2e']);
+    expect(code).toBe(0);
+    expect(summary.results).toEqual({ greeting: 'hello, e2e' });
+    expect(summary.tasks.report).toMatchObject({ status: 'Succeeded', finally: true });
+    expectNothingLeft('hello-run');
+  });
+
   it('runs a sequential chain in order', async () => {
     const { code, summary } = await pipod('sequential.yaml');
     expect(code).toBe(0);
