@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, PLAN_API_VERSION, PipodError, type ExecutionPlan, type RunEvent } from '@pipod/plan';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { PodmanRuntime, staleRuntimeImageWarning, type KubePod, type LogLine } from '../packages/cli/src/runtime/index.ts';
-import { BUSYBOX_IMAGE, ROOT, RUNTIME_IMAGE, containersNamed, ensureImages, nodeViaLoader, podsNamed } from './helpers.ts';
+import { BUSYBOX_IMAGE, ROOT, RUNTIME_IMAGE, containersNamed, ensureImages, nodeViaLoader, podman, podsNamed } from './helpers.ts';
 
 const runRoot = mkdtempSync(join(tmpdir(), 'pipod-e2e-runs-'));
 const runtime = new PodmanRuntime({ runRoot, forceAfterMs: 10_000 });
@@ -144,5 +145,22 @@ describe('PodmanRuntime', () => {
     writeFileSync(other, '// another bundle\n');
     expect(staleRuntimeImageWarning(RUNTIME_IMAGE, other)).toContain('carries another entrypoint bundle');
     expect(staleRuntimeImageWarning(BUSYBOX_IMAGE, other)).toBeUndefined();
+  });
+
+  it('removes the pod and files of a run whose pipod process died', async () => {
+    const orphan = 'fake-run-0rphan';
+    const dir = join(runRoot, orphan);
+    mkdirSync(dir, { recursive: true });
+    const dead = spawnSync('true').pid!;
+    writeFileSync(join(dir, 'owner.pid'), String(dead));
+    const podFile = join(dir, 'pod.yaml');
+    writeFileSync(podFile, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: orphan }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sleep', '300'] }] } }));
+    expect(podman('kube', 'play', podFile).code).toBe(0);
+    const notes: string[] = [];
+    const s = await runtime.start({ pod: pod({ id: 'after-orphan' }), plan: plan(), logs: false }, { onNote: (m) => notes.push(m) }).result;
+    expect(s.status).toBe('Succeeded');
+    expect(notes.some((n) => n.includes(`removing ${orphan}`))).toBe(true);
+    expect(podsNamed(orphan)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -55,6 +55,17 @@ function lastLines(s: string, n: number): string {
 
 const LOG_DRAIN_MS = 5000;
 const FINISH_GRACE_MS = 2000;
+/** File in a run's directory naming the pid of the pipod process that owns the run. */
+const OWNER_FILE = 'owner.pid';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Runs pipod pods with podman kube play. */
 export class PodmanRuntime implements Runtime {
@@ -139,6 +150,7 @@ export class PodmanRuntime implements Runtime {
 
     const run = async (): Promise<RunSummary> => {
       const startedAt = new Date();
+      await this.sweepOrphans(note);
       // Map images first, so the local-image check sees the names podman will use.
       const probe = toPodmanPod(req.pod, { podName, hostDir, imageMap: this.opts.imageMap });
       const local = new Set<string>();
@@ -154,6 +166,7 @@ export class PodmanRuntime implements Runtime {
       const pp = toPodmanPod(req.pod, { podName, hostDir, imageMap: this.opts.imageMap, localImages: local });
       // Create every host directory up front, world-writable like an emptyDir, so steps running as any user can write.
       mkdirSync(hostDir, { recursive: true });
+      writeFileSync(join(hostDir, OWNER_FILE), String(process.pid));
       for (const v of pp.pod.spec.volumes ?? []) {
         const p = v.hostPath?.path;
         if (p !== undefined && p.startsWith(`${hostDir}/`)) {
@@ -250,6 +263,28 @@ export class PodmanRuntime implements Runtime {
       }
     })();
     return { podName, result, cancel };
+  }
+
+  /** Removes the pods and directories of runs whose pipod process died without cleaning up (killed with SIGKILL, machine reboot). */
+  private async sweepOrphans(note: (m: string) => void): Promise<void> {
+    let dirs: string[];
+    try {
+      dirs = readdirSync(this.runRoot);
+    } catch {
+      return;
+    }
+    for (const d of dirs) {
+      let pid: number;
+      try {
+        pid = Number(readFileSync(join(this.runRoot, d, OWNER_FILE), 'utf8').trim());
+      } catch {
+        continue;
+      }
+      if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+      note(`removing ${d}, left behind by pipod process ${pid}`);
+      await this.exec(['pod', 'rm', '-f', '-t', '0', d]);
+      rmSync(join(this.runRoot, d), { recursive: true, force: true });
+    }
   }
 
   /** Streams every step and sidecar container's output, attributed to task/step through the plan. */
