@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type KObject, type RefSource, ANNOTATION_TASKS, PrefetchedResolver, buildRunPod, pipelineRunForCustomRun } from '@pipod/controller';
+import { type KObject, type RefSource, ANNOTATION_TASKS, PrefetchedResolver, buildRunPod, dropNulls, pipelineRunForCustomRun } from '@pipod/controller';
 
 const task = (name: string, script: string, results: string[] = []): KObject => ({
   apiVersion: 'tekton.dev/v1', kind: 'Task',
@@ -126,5 +126,18 @@ describe('buildRunPod image lookups', () => {
       images: () => Promise.resolve(new Map([['example.test/tool:1', { kind: 'failed' as const, message: 'cannot resolve the entrypoint of image "example.test/tool:1" (registry: 404)', reasons: 'registry: 404' }]])),
     });
     expect(b).toEqual({ kind: 'failed', reason: 'ImageConfigUnavailable', message: 'cannot resolve the entrypoint of image "example.test/tool:1" (registry: 404)' });
+  });
+});
+
+describe('documents as Tekton\'s webhook stores them', () => {
+  it('null fields (an embedded taskSpec\'s `spec: null`) are dropped, so they do not read as custom tasks', async () => {
+    const stored: KObject = {
+      apiVersion: 'tekton.dev/v1', kind: 'Pipeline', metadata: { name: 'p', namespace: 'ns' },
+      spec: { tasks: [{ name: 'first', taskSpec: { metadata: {}, spec: null, steps: [{ computeResources: {}, image: 'localhost/pipod-test/debian:bookworm', name: 'quick', script: 'echo first\n' }] } }] },
+    };
+    const b = await buildRunPod(new MemorySource([stored]), run, run as unknown as Record<string, unknown>, 'r1-pipod');
+    expect(b.kind === 'failed' ? b.message : 'ok').toBe('ok');
+    expect(dropNulls({ a: null, b: [{ c: null, d: 1 }], e: { f: null }, emptyDir: {}, taskSpec: { metadata: {} }, pipelineSpec: { metadata: { labels: { x: 'y' } } } }))
+      .toEqual({ b: [{ d: 1 }], e: {}, emptyDir: {}, taskSpec: {}, pipelineSpec: { metadata: { labels: { x: 'y' } } } });
   });
 });

@@ -92,13 +92,33 @@ export class PrefetchedResolver implements RefResolver {
   }
 }
 
+/**
+ * Documents as the API server returns them after Tekton's webhook: Go
+ * serialization adds `null` fields and empty embedded metadata (an embedded
+ * taskSpec gets `spec: null` and `metadata: {}`, which read as a custom task
+ * and as unsupported metadata). JSON null never means anything in a Tekton
+ * document, and empty metadata of an embedded spec says nothing: both go.
+ */
+export function dropNulls(v: unknown, key = ''): unknown {
+  if (Array.isArray(v)) return v.map((x) => dropNulls(x));
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Rec = {};
+  for (const [k, x] of Object.entries(v as Rec)) {
+    if (x === null) continue;
+    const embedded = key === 'taskSpec' || key === 'pipelineSpec';
+    if (embedded && k === 'metadata' && typeof x === 'object' && Object.keys(x as Rec).length === 0) continue;
+    out[k] = dropNulls(x, k);
+  }
+  return out;
+}
+
 /** Only the fields a Tekton document is allowed to have (the builder rejects unknown ones such as `status` or server metadata). */
 function strip(o: KObject): Rec {
   const m = o.metadata ?? {};
   return {
     apiVersion: o.apiVersion, kind: o.kind,
     metadata: { name: m.name, ...(m.namespace ? { namespace: m.namespace } : {}), ...(m.labels ? { labels: m.labels } : {}) },
-    spec: o.spec ?? {},
+    spec: dropNulls(o.spec ?? {}),
   };
 }
 
@@ -118,7 +138,7 @@ export interface RunBuildOptions {
 /** The body of a PipelineRun as the builder reads it: only the fields Tekton allows in a document. */
 function runDocument(run: Rec): Rec {
   const m = rec(run['metadata']) ?? {};
-  const spec = { ...(rec(run['spec']) ?? {}) };
+  const spec = { ...(rec(dropNulls(run['spec'])) ?? {}) };
   delete spec['managedBy'];
   delete spec['status'];
   return {
