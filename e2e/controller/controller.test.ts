@@ -89,6 +89,9 @@ describe.skipIf(problem !== undefined)('pipod controller on a real cluster', () 
 
     const trs = byTask(await taskRuns('fanout'));
     expect(Object.keys(trs).sort()).toEqual(['gen', 'left', 'report', 'right']);
+    // Nobody else (Tekton's own controller) created TaskRuns for this run.
+    const all = (await kube.listCustom(RESOURCES.taskRuns, NS, 'tekton.dev/pipelineRun=fanout')).items;
+    expect(all.map((t) => t.spec?.['managedBy'])).toEqual(['pipod.dev/controller', 'pipod.dev/controller', 'pipod.dev/controller', 'pipod.dev/controller']);
     for (const r of refs) expect(trs[r.pipelineTaskName]?.metadata?.name).toBe(r.name);
     for (const tr of Object.values(trs)) {
       expect(tr.spec?.['managedBy']).toBe('pipod.dev/controller');

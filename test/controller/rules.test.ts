@@ -107,7 +107,7 @@ describe('taskRunObject', () => {
       managedBy: 'pipod.dev/controller',
       taskSpec: { description: 'Task build of r, run by pipod inside pod r-pipod', steps: [{ name: 'compile', image: 'golang' }], results: [{ name: 'digest', type: 'string' }] },
     });
-    expect(tr.metadata?.ownerReferences).toEqual([{ apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', name: 'r', uid: 'u', controller: true, blockOwnerDeletion: true }]);
+    expect(tr.metadata?.ownerReferences).toEqual([{ apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', name: 'r', uid: 'u', controller: false, blockOwnerDeletion: true }]);
     expect(tr.metadata?.labels?.['tekton.dev/pipelineRun']).toBe('r');
     expect(tr.metadata?.labels?.['tekton.dev/pipelineTask']).toBe('build');
   });

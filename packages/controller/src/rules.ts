@@ -107,10 +107,16 @@ export function parseGoDuration(s: unknown): number | undefined {
   return at === s.length && at > 0 ? Math.round(total) : undefined;
 }
 
-/** An owner reference that makes the run own (and garbage-collect) the objects pipod creates for it. */
-export function ownerReference(run: KObject): Record<string, unknown> {
+/**
+ * An owner reference that makes the run own (and garbage-collect) the
+ * objects pipod creates for it. `controller` is false for TaskRuns: Tekton's
+ * PipelineRun controller (v1.10) enqueues the controlling PipelineRun of
+ * every TaskRun without checking `managedBy`, and would then reconcile a
+ * delegated run and create TaskRuns of its own.
+ */
+export function ownerReference(run: KObject, controller = true): Record<string, unknown> {
   return {
-    apiVersion: run.apiVersion, kind: run.kind, name: run.metadata?.name, uid: run.metadata?.uid, controller: true, blockOwnerDeletion: true,
+    apiVersion: run.apiVersion, kind: run.kind, name: run.metadata?.name, uid: run.metadata?.uid, controller, blockOwnerDeletion: true,
   };
 }
 
@@ -162,7 +168,7 @@ export function taskRunObject(run: KObject, task: string, name: string, pod: str
         ...(run.metadata?.uid ? { [LABEL_RUN_UID]: run.metadata.uid } : {}),
       },
       annotations: { 'pipod.dev/pod': pod, 'pipod.dev/pipeline-task': task },
-      ownerReferences: [ownerReference(run)],
+      ownerReferences: [ownerReference(run, false)],
     } as KObject['metadata'],
     spec: {
       managedBy: MANAGED_BY,
