@@ -42,6 +42,8 @@ export interface SpawnSpec {
 /** Starts processes. */
 export interface Runner {
   start(spec: SpawnSpec): RunningProcess;
+  /** Exercises the spawn path once while idle, so the first real start does not pay for cold code. */
+  warmUp(): void;
 }
 
 /** Pid → parent pid of every process we can see. */
@@ -90,6 +92,14 @@ export function signalExitCode(sig: string): number {
 
 /** Runs real processes with node:child_process. */
 export const processRunner: Runner = {
+  warmUp(): void {
+    try {
+      const c = spawn('/nonexistent/pipod-warm-up', [], { stdio: ['ignore', 'pipe', 'pipe'] });
+      c.on('error', () => undefined);
+    } catch {
+      // Only an optimisation.
+    }
+  },
   start(spec: SpawnSpec): RunningProcess {
     const [file, ...args] = spec.argv;
     if (file === undefined || file === '') {

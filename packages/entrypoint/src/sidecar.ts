@@ -155,7 +155,6 @@ export async function sidecarMode(deps: WrapperDeps, container: string): Promise
         if (!ended && !stopped) writeAtomic(layout.readyFile(container), startedAt);
       })();
       const end = await endP;
-      proc.reapLeftovers();
       current = undefined;
       const finishedAt = new Date(clock.now()).toISOString();
       const done: DoneMessage =
@@ -163,6 +162,7 @@ export async function sidecarMode(deps: WrapperDeps, container: string): Promise
           ? { seq: msg.seq, exitCode: 127, reason: 'StartFailed', message: end.message, startedAt, finishedAt }
           : { seq: msg.seq, exitCode: end.exitCode, ...(end.signal !== undefined ? { signal: end.signal } : {}), reason: stopped ? 'Stopped' : end.exitCode === 0 ? 'Completed' : 'Failed', startedAt, finishedAt };
       writeJson(layout.doneFile(container, msg.seq), done);
+      proc.reapLeftovers();
       seq = wake.seq + 1;
     }
   } finally {

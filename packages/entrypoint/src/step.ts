@@ -104,7 +104,7 @@ export const DEFAULT_SHEBANG = '#!/bin/sh\nset -e\n';
 /** Set once the wrapper itself got SIGTERM while a step ran: it exits after reporting. */
 let terminated = false;
 
-/** Runs one StartMessage to its DoneMessage, obeying the stop file, the step timeout and the run's end. */
+/** Runs one StartMessage and reports its DoneMessage, obeying the stop file, the step timeout and the run's end. */
 export async function runOnce(deps: WrapperDeps, container: string, msg: StartMessage): Promise<DoneMessage> {
   const { layout, runner, clock, waiter } = deps;
   const startedAt = new Date(clock.now()).toISOString();
@@ -114,7 +114,9 @@ export async function runOnce(deps: WrapperDeps, container: string, msg: StartMe
     if (msg.workingDir !== undefined && msg.workingDir !== '') mkdirp(msg.workingDir);
     if (msg.script !== undefined && msg.scriptFile !== undefined) writeAtomic(msg.scriptFile, msg.script, 0o755);
   } catch (e) {
-    return fail('StartFailed', 127, `cannot prepare the step: ${e instanceof Error ? e.message : String(e)}`);
+    const done = fail('StartFailed', 127, `cannot prepare the step: ${e instanceof Error ? e.message : String(e)}`);
+    report(layout, container, msg, done);
+    return done;
   }
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(deps.env)) if (v !== undefined) env[k] = v;
@@ -140,15 +142,34 @@ export async function runOnce(deps: WrapperDeps, container: string, msg: StartMe
     if (hit) stop('Stopped');
   });
   const end: ProcessEnd = await proc.ended;
-  proc.reapLeftovers();
   process.off('SIGTERM', onTerm);
   ended = true;
   if (timer !== undefined) clearTimeout(timer);
   const finishedAt = new Date(clock.now()).toISOString();
-  if (end.kind === 'startFailed') return { seq: msg.seq, exitCode: 127, reason: 'StartFailed', message: end.message, startedAt, finishedAt };
-  const reason: StepEndReason = stopped ?? (end.exitCode === 0 ? 'Completed' : 'Failed');
-  const message = stopped === 'TimedOut' ? `step timed out after ${msg.timeoutMs} ms` : stopped === 'Stopped' ? 'step stopped by the supervisor' : undefined;
-  return { seq: msg.seq, exitCode: end.exitCode, ...(end.signal !== undefined ? { signal: end.signal } : {}), reason, ...(message !== undefined ? { message } : {}), startedAt, finishedAt };
+  let done: DoneMessage;
+  if (end.kind === 'startFailed') {
+    done = { seq: msg.seq, exitCode: 127, reason: 'StartFailed', message: end.message, startedAt, finishedAt };
+  } else {
+    const reason: StepEndReason = stopped ?? (end.exitCode === 0 ? 'Completed' : 'Failed');
+    const message = stopped === 'TimedOut' ? `step timed out after ${msg.timeoutMs} ms` : stopped === 'Stopped' ? 'step stopped by the supervisor' : undefined;
+    done = { seq: msg.seq, exitCode: end.exitCode, ...(end.signal !== undefined ? { signal: end.signal } : {}), reason, ...(message !== undefined ? { message } : {}), startedAt, finishedAt };
+  }
+  report(layout, container, msg, done);
+  // Off the handoff path: the next step may already be starting.
+  proc.reapLeftovers();
+  return done;
+}
+
+/** Writes the exit-code file, then the done message the supervisor waits for. */
+function report(layout: Layout, container: string, msg: StartMessage, done: DoneMessage): void {
+  if (msg.exitCodeFile !== undefined) {
+    try {
+      writeAtomic(msg.exitCodeFile, String(done.exitCode));
+    } catch {
+      // The supervisor writes it too; the done message is what counts.
+    }
+  }
+  writeJson(layout.doneFile(container, msg.seq), done);
 }
 
 /** The `step` mode loop. Resolves with the process exit code. */
@@ -168,6 +189,7 @@ export async function stepMode(deps: WrapperDeps, container: string): Promise<nu
     wakeStale = () => r('stale');
   });
   try {
+    if (nextStart(dir, 1) === undefined) deps.runner.warmUp();
     let seq = 1;
     for (;;) {
       const wake = await Promise.race([waitForWork(deps, container, seq), stale]);
@@ -183,14 +205,6 @@ export async function stepMode(deps: WrapperDeps, container: string): Promise<nu
         await run;
         throw new WrapperExit(`${container}: ${staleWhy ?? 'supervisor gone'}; stopped the step and giving up`, 3);
       }
-      if (msg.exitCodeFile !== undefined) {
-        try {
-          writeAtomic(msg.exitCodeFile, String(outcome.exitCode));
-        } catch {
-          // The supervisor writes it too; the done message is what counts.
-        }
-      }
-      writeJson(layout.doneFile(container, msg.seq), outcome);
       if (terminated) throw new WrapperExit(`${container}: terminated; stopped the step`, 143);
       seq = wake.seq + 1;
     }
