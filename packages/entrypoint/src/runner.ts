@@ -114,7 +114,7 @@ export const processRunner: Runner = {
       }
     }
     const child = spawn(file, args, {
-      env: { ...spec.env },
+      env: spec.env,
       cwd: spec.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -118,9 +118,8 @@ export async function runOnce(deps: WrapperDeps, container: string, msg: StartMe
     report(layout, container, msg, done);
     return done;
   }
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(deps.env)) if (v !== undefined) env[k] = v;
-  Object.assign(env, msg.env);
+  // Copying the environment costs most of a millisecond on the handoff path; skip it when nothing is added.
+  const env = Object.keys(msg.env).length === 0 ? (deps.env as Readonly<Record<string, string>>) : { ...deps.env, ...msg.env } as Readonly<Record<string, string>>;
   const proc = runner.start({ argv: msg.argv, env, cwd: msg.workingDir || undefined, logFile: layout.logFile(container) });
   // The kubelet signals only our process; pass a pod shutdown on to the step's process group.
   const onTerm = (): void => {
