@@ -2,7 +2,7 @@
 // Bundles the in-pod entrypoint (dependency-free, CommonJS so it runs from
 // any directory) and the CLI. Fast enough to run on every install.
 import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +39,8 @@ export async function buildAll() {
       legalComments: 'none',
       logLevel: 'warning',
     });
+    // The packages are ES modules; a CommonJS bundle beside them needs its own marker to run in place.
+    if (b.format === 'cjs') writeFileSync(join(dirname(b.outfile), 'package.json'), '{"type":"commonjs"}\n');
   }
 }
 

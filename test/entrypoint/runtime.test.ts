@@ -124,6 +124,17 @@ describe('failures', () => {
     expect(wrappers.get(containerOf('t', 's'))?.code).toBe(0);
   });
 
+  it('a start the kernel refuses (arguments too long) ends with StartFailed, not a dead wrapper', async () => {
+    // Linux caps one argument at 128 KiB: exec fails with E2BIG, which Node throws synchronously.
+    const plan = makePlan({ tasks: [{ name: 't', steps: [{ name: 's', command: ['echo', 'x'.repeat(200 * 1024)] }] }] });
+    const { summary, events, wrappers } = await runPlan(plan);
+    expect(summary.status).toBe('Failed');
+    const fin = eventsOf(events, 'step.finished')[0];
+    expect(fin).toMatchObject({ reason: 'StartFailed', exitCode: 127 });
+    expect(summary.tasks.t?.reason).not.toBe('ContainerDied');
+    expect(wrappers.get(containerOf('t', 's'))?.code).toBe(0);
+  });
+
   it('task-level onError continue lets dependents run and the run succeed', async () => {
     const plan = makePlan({
       tasks: [

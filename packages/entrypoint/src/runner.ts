@@ -90,6 +90,11 @@ export function signalExitCode(sig: string): number {
   return 128 + (SIGNALS[sig] ?? 0);
 }
 
+/** A process that never started. */
+function notStarted(message: string): RunningProcess {
+  return { pid: undefined, signal: () => undefined, reapLeftovers: () => undefined, ended: Promise.resolve({ kind: 'startFailed', message }) };
+}
+
 /** Runs real processes with node:child_process. */
 export const processRunner: Runner = {
   warmUp(): void {
@@ -103,7 +108,7 @@ export const processRunner: Runner = {
   start(spec: SpawnSpec): RunningProcess {
     const [file, ...args] = spec.argv;
     if (file === undefined || file === '') {
-      return { pid: undefined, signal: () => undefined, reapLeftovers: () => undefined, ended: Promise.resolve({ kind: 'startFailed', message: 'no command to run (empty command and no script)' }) };
+      return notStarted('no command to run (empty command and no script)');
     }
     let log: number | undefined;
     if (spec.logFile !== undefined) {
@@ -113,11 +118,20 @@ export const processRunner: Runner = {
         log = undefined;
       }
     }
-    const child = spawn(file, args, {
-      env: spec.env,
-      cwd: spec.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, args, {
+        env: spec.env,
+        cwd: spec.cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      // Node throws (rather than emitting 'error') for exec failures such as E2BIG.
+      if (log !== undefined) fs.closeSync(log);
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === 'E2BIG' ? 'arguments and environment exceed the kernel limit (E2BIG: one value may be at most 128 KiB; pass large values through a script or a file)' : err.message;
+      return notStarted(`cannot start "${file}": ${why}`);
+    }
     // Every process ever seen in the tree: a child orphaned by its parent's death still gets the SIGKILL.
     const seen = new Set<number>();
     const tee = (chunk: Buffer, out: NodeJS.WriteStream): void => {
