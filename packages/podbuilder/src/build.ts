@@ -39,7 +39,12 @@ function checkLimits(pod: Raw, sink: Sink): void {
   const spec = pod['spec'] as { initContainers?: { env?: { value?: string }[] }[] } | undefined;
   const env = (spec?.initContainers?.[0]?.env ?? []).reduce((n, e) => n + (e.value?.length ?? 0), 0);
   if (env > MAX_PLAN_ENV_BYTES) sink.error(source, 'spec.initContainers[0].env', `the encoded plan takes ${env} bytes; more than ${MAX_PLAN_ENV_BYTES} cannot be passed to one process`);
+  const size = JSON.stringify(pod).length;
+  if (size > MAX_OBJECT_BYTES) sink.warn(source, '', `the Pod is ${size} bytes of JSON; a cluster whose etcd keeps the default 1.5 MiB request limit will refuse it (podman does not mind)`);
 }
+
+/** etcd's default request size limit, which caps one Kubernetes object. */
+export const MAX_OBJECT_BYTES = 1536 * 1024;
 
 /** Every error of the input (empty when it builds). */
 export function validate(sources: readonly SourceFile[], options: BuildOptions = {}): readonly FieldError[] {

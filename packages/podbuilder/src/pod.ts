@@ -7,7 +7,6 @@ import {
   type ExecutionPlan, INIT_CONTAINER, Layout, PLAN_ENV_CHUNK, PLAN_ENV_PREFIX, RUNTIME_IMAGE_DIR, RUNTIME_VOLUME, SUPERVISOR_CONTAINER, podLayout,
 } from '@pipod/plan';
 import type { PodParts } from './compile.ts';
-import { toCompactJson } from './load.ts';
 import type { Raw } from './read.ts';
 
 /** Seconds added to the pipeline timeout for the pod deadline: the supervisor enforces the timeout, the deadline only catches a supervisor that could not. */
@@ -27,9 +26,13 @@ export function initCommand(): string[] {
   return [`${dir}/lib/ld-linux-x86-64.so.2`, '--library-path', `${dir}/lib`, `${dir}/node`, `${dir}/entrypoint.js`, 'init'];
 }
 
-/** The plan as gzip+base64 chunks, in order. */
+/**
+ * The plan as gzip+base64 chunks, in order. Plain JSON.stringify: the plan is
+ * built in a deterministic order, so the bytes are stable without sorting
+ * (sorting a large plan cost more than the rest of writing the Pod).
+ */
 export function encodePlan(plan: ExecutionPlan): string[] {
-  const b64 = gzipSync(Buffer.from(toCompactJson(plan))).toString('base64');
+  const b64 = gzipSync(Buffer.from(JSON.stringify(plan))).toString('base64');
   const out: string[] = [];
   for (let i = 0; i < b64.length; i += PLAN_ENV_CHUNK) out.push(b64.slice(i, i + PLAN_ENV_CHUNK));
   return out;
