@@ -22,11 +22,15 @@ try {
   console.log('plot SKIPPED: gnuplot is not installed (apt-get install -y --no-install-recommends gnuplot-nox)');
   process.exit(0);
 }
-const { rows, date, machine } = JSON.parse(readFileSync(scaleFile, 'utf8'));
+const { rows: mainRows, date, machine } = JSON.parse(readFileSync(scaleFile, 'utf8'));
+// sizes whose one pod did not fit the node with requests were run again without requests (scale.mjs --no-requests)
+const extra = join(results, 'scale-norequests.json');
+const rows = [...mainRows, ...(existsSync(extra) ? JSON.parse(readFileSync(extra, 'utf8')).rows : [])];
 const SERIES = [
   ['tekton-cluster', 'Tekton v1.10, pod per task (cluster)', '#d62728', 7],
   ['pod-per-task-podman', 'pod per task via pipod run (podman)', '#ff7f0e', 9],
   ['pipod-cluster', 'pipod, one pod (cluster)', '#1f77b4', 5],
+  ['pipod-cluster-norequests', 'pipod, one pod (cluster, steps without requests)', '#17becf', 4],
   ['pipod-podman', 'pipod, one pod (podman)', '#2ca02c', 13],
 ];
 const work = mkdtempSync(join(tmpdir(), 'pipod-plot-'));
@@ -37,7 +41,7 @@ for (const [sys, title, color, pt] of SERIES) {
   const f = join(work, `${sys}.dat`);
   writeFileSync(f, pts.map((r) => `${r.tasks} ${r.overheadPerTaskMs / 1000}`).join('\n') + '\n');
   plots.push(`'${f}' using 1:2 with linespoints lw 2 pt ${pt} ps 1.5 lc rgb '${color}' title '${title}'`);
-  plots.push(`'${f}' using 1:2:(sprintf('%.2f', $2)) with labels offset 0,1 font ',9' tc rgb '${color}' notitle`);
+  plots.push(`'${f}' using 1:2:(sprintf('%.2f', $2)) with labels offset 3,0.6 font ',9' tc rgb '${color}' notitle`);
 }
 const script = `
 set terminal png size 900,560 font ',11'

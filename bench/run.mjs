@@ -2,6 +2,7 @@
 // `npm run bench [-- --quick] [-- --only compare,scale,handoff,resources,build,plot]`:
 // every benchmark in one run, then one summary (bench/results/summary.md).
 //   compare    pod per task vs one pod, end to end (podman; Tekton vs pipod on the cluster)
+//   breakdown  where pipod's time goes on the cluster (5-task chain)
 //   scale      10/30/60/100-task chains, overhead per task (podman and cluster)
 //   handoff    step handoff latency and waiting-wrapper memory vs Tekton's entrypoint
 //   resources  summed vs peak requests of the built Pod
@@ -21,6 +22,7 @@ const onlyArg = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split
 const q = QUICK ? ['--quick'] : [];
 const PARTS = [
   ['compare', ['bench/compare.mjs', ...q]],
+  ['breakdown', ['bench/breakdown.mjs', ...(QUICK ? ['--reps', '1'] : [])]],
   ['scale', ['bench/scale.mjs', ...q]],
   ['handoff', ['bench/handoff.mjs', ...(QUICK ? ['--steps', '30', '--tekton-steps', '10', '--rounds', '1'] : [])]],
   ['resources', ['bench/resources.mjs']],
@@ -68,11 +70,20 @@ for (const sh of shapes) {
   const r = read(`podman-${sh}`);
   if (r) md.push(`| ${sh} | ${s(r.medians.baselineMs)} | ${s(r.medians.pipodMs)} | **${r.speedup ?? '-'}x** | ${r.samples.filter((x) => x.ok).length} |`);
 }
+const bd = read('breakdown');
+if (bd) {
+  md.push('', `**Where pipod's time goes** (chain-5, \`pipod run --runtime kubernetes\`, medians of ${bd.samples.length}, Pod polled every 50 ms; wall ${s(bd.medians.wallMs)} s)`, '');
+  md.push('| phase | ms |', '|---|---|', ...Object.entries(bd.phases).map(([k, v]) => `| ${k} | ${v ?? '-'} |`));
+}
 const sc = read('scale');
 if (sc) {
   md.push('', '**Scale** (chains of trivial tasks; medians)', '');
   md.push('| system | tasks | wall s | to supervisor s | to first step s | overhead per task ms |', '|---|---|---|---|---|---|');
-  for (const r of sc.rows) md.push(`| ${r.system} | ${r.tasks} | ${s(r.wallMs)} | ${s(r.toSupervisorMs)} | ${s(r.toFirstStepMs)} | ${r.overheadPerTaskMs ?? '-'} |`);
+  const extra = read('scale-norequests');
+  for (const r of [...sc.rows, ...(extra?.rows ?? [])]) {
+    if (r.unschedulable) md.push(`| ${r.system} | ${r.tasks} | ${r.unschedulable} | | | |`);
+    else md.push(`| ${r.system} | ${r.tasks} | ${r.wallMs === undefined ? 'failed' : s(r.wallMs)} | ${s(r.toSupervisorMs)} | ${s(r.toFirstStepMs)} | ${r.overheadPerTaskMs ?? '-'} |`);
+  }
 }
 const ho = read('handoff');
 if (ho) {

@@ -246,6 +246,16 @@ export async function deletePipelineRun(name) {
   }
 }
 
+/** CPU (millicores) the node can give pods, minus what running pods already request. */
+export async function freeCpuMilli() {
+  const { core } = api();
+  const nodes = await core.listNode();
+  const alloc = nodes.items.reduce((a, n) => a + cpuMilli(n.status?.allocatable?.cpu), 0);
+  const pods = await core.listPodForAllNamespaces();
+  const used = pods.items.filter((p) => p.status?.phase === 'Running' || p.status?.phase === 'Pending').reduce((a, p) => a + podRequests(p).cpuMilli, 0);
+  return alloc - used;
+}
+
 /** Forgets the API clients (after the cluster was restarted with new certificates). */
 export function resetClients() {
   clients = undefined;

@@ -28,6 +28,9 @@ export const TASK = {
   },
 };
 
+/** The same Task without requests (BestEffort pods), for one pod whose summed requests exceed the node. */
+export const TASK_NO_REQUESTS = { ...TASK, spec: { ...TASK.spec, steps: TASK.spec.steps.map(({ computeResources: _c, ...st }) => st) } };
+
 function task(name, script, { runAfter = [], workspace = false } = {}) {
   return {
     name,
