@@ -37,6 +37,19 @@ describe('pipod build', () => {
     expect(plan.tasks[0]?.params).toEqual({ message: 'hi one' });
   }, 60_000);
 
+  it('explains how the peak request was reached, and can put it at pod level', () => {
+    const input = join(fixturesDir, 'resources-fan-out/input.yaml');
+    const r = pipod('build', '-f', input, '--explain-resources', '-o', 'json');
+    expect(r.code).toBe(0);
+    const e = JSON.parse(r.out) as { resources: { resource: string; asWritten: string; peak: string; overlapping: { task: string }[] }[] };
+    const cpu = e.resources.find((x) => x.resource === 'cpu');
+    expect(cpu).toMatchObject({ asWritten: '2500m', peak: '1500m' });
+    expect(cpu?.overlapping.map((o) => o.task).sort()).toEqual(['a', 'b', 'c']);
+    expect(pipod('build', '-f', input, '--explain-resources').out).toMatch(/^cpu +2500m +1500m +1500m +1\.67x +a \(500m\) ‖ b \(500m\) ‖ c \(500m\)/m);
+    const pod = parse(pipod('build', '-f', input, '--pod-resources', 'pod').out) as { spec: { resources?: { requests: Record<string, string> } } };
+    expect(pod.spec.resources?.requests).toEqual({ cpu: '1500m', memory: '768Mi' });
+  }, 60_000);
+
   it('binds a workspace from -w', () => {
     const r = pipod('build', '-f', join(fixturesDir, 'task-alone/input.yaml'), '-w', 'scratch=hostPath=/data');
     expect(r.code).toBe(0);

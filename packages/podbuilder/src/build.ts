@@ -5,11 +5,12 @@ import { type FieldError, Sink } from './errors.ts';
 import { type SourceFile, loadDocuments } from './load.ts';
 import { type BuildOptions, DEFAULT_RUNTIME_IMAGE, type ImageConfig } from './options.ts';
 import { writePod } from './pod.ts';
+import { ResourceError, planPeakRequests, type ResourceExplanation } from './resources.ts';
 import type { Raw } from './read.ts';
 
 /** Outcome of a build: a plan and a Pod, or every error found. */
 export type BuildResult =
-  | { readonly kind: 'ok'; readonly plan: ExecutionPlan; readonly pod: Raw; readonly warnings: readonly FieldError[] }
+  | { readonly kind: 'ok'; readonly plan: ExecutionPlan; readonly pod: Raw; readonly resources: ResourceExplanation; readonly warnings: readonly FieldError[] }
   | { readonly kind: 'invalid'; readonly errors: readonly FieldError[]; readonly warnings: readonly FieldError[] };
 
 /** Builds the ExecutionPlan and the Pod for Tekton YAML sources. Pure and deterministic. */
@@ -19,10 +20,27 @@ export function build(sources: readonly SourceFile[], options: BuildOptions = {}
   for (const e of loaded.errors) sink.error(e.source, e.path, e.message);
   const compiled = compile(loaded.documents, options, sink);
   if (!compiled || sink.errors.length > 0) return { kind: 'invalid', errors: sink.errors, warnings: sink.warnings };
-  const pod = writePod(compiled.plan, compiled.pod, options.runtimeImage ?? DEFAULT_RUNTIME_IMAGE);
-  checkLimits(pod, sink);
+  const written = writePod(compiled.plan, compiled.pod, options.runtimeImage ?? DEFAULT_RUNTIME_IMAGE);
+  const peak = peakRequests(written, compiled.plan, options, sink);
+  if (peak === undefined) return { kind: 'invalid', errors: sink.errors, warnings: sink.warnings };
+  checkLimits(peak.pod, sink);
   if (sink.errors.length > 0) return { kind: 'invalid', errors: sink.errors, warnings: sink.warnings };
-  return { kind: 'ok', plan: compiled.plan, pod, warnings: sink.warnings };
+  return { kind: 'ok', plan: compiled.plan, pod: peak.pod, resources: peak.explanation, warnings: sink.warnings };
+}
+
+/**
+ * Rewrites container requests so the pod asks for its peak concurrent demand
+ * instead of the sum; quantities Kubernetes would reject become errors.
+ */
+function peakRequests(pod: Raw, plan: ExecutionPlan, options: BuildOptions, sink: Sink): { pod: Raw; explanation: ResourceExplanation } | undefined {
+  try {
+    return planPeakRequests(pod, plan, options.podResources);
+  } catch (e) {
+    if (!(e instanceof ResourceError)) throw e;
+    const name = (pod['metadata'] as { name?: string } | undefined)?.name ?? '';
+    for (const p of e.problems) sink.error(`Pod/${name}`, p.path, p.message);
+    return undefined;
+  }
 }
 
 /** Kubernetes caps a Pod's annotations at 256 KiB in total. */

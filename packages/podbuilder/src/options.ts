@@ -2,6 +2,7 @@
  * Build options and the injected resolvers that keep the builder pure: task
  * and pipeline references, and image configurations (entrypoint/cmd).
  */
+import type { PeakRequestOptions } from './resources.ts';
 import type { ParamValue } from '@pipod/plan';
 import type { Raw } from './read.ts';
 
@@ -70,6 +71,8 @@ export interface BuildOptions {
   readonly imageConfigResolver?: ImageConfigResolver;
   /** Image rewrites by prefix, FROM → TO (longest prefix wins). */
   readonly imageMap?: Readonly<Record<string, string>>;
+  /** How the pod requests its peak concurrent demand (container requests by default; see docs/architecture.md, Resources). */
+  readonly podResources?: PeakRequestOptions;
 }
 
 /** Default runtime image. */

@@ -5,7 +5,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { PipodError } from '@pipod/plan';
 import { withImageConfigs } from '../images.ts';
 import {
-  type BuildOptions, type SourceFile, type WorkspaceOverride, build, formatError, parseWorkspaceArg, toJson, toYaml,
+  type BuildOptions, type SourceFile, type WorkspaceOverride, build, formatError, formatResourceExplanation, parseWorkspaceArg, toJson, toYaml,
 } from '@pipod/podbuilder';
 
 /** Options shared by `build` and `validate`. */
@@ -18,6 +18,7 @@ export interface SourceArgs {
   readonly name?: string;
   readonly 'runtime-image'?: string;
   readonly 'resolve-images': boolean;
+  readonly 'pod-resources': 'containers' | 'pod';
 }
 
 /** Declares the options shared by `build` and `validate`. */
@@ -30,7 +31,8 @@ export function sourceOptions<T>(y: Argv<T>): Argv<T & SourceArgs> {
     .option('namespace', { alias: 'n', type: 'string', describe: 'namespace of the run' })
     .option('name', { type: 'string', describe: 'PipelineRun name (default: the run\'s name or <pipeline>-run)' })
     .option('runtime-image', { type: 'string', describe: 'image carrying node and the pipod entrypoint' })
-    .option('resolve-images', { type: 'boolean', default: true, describe: 'look up the entrypoint of images whose steps give no command (podman, then the registry)' }) as unknown as Argv<T & SourceArgs>;
+    .option('resolve-images', { type: 'boolean', default: true, describe: 'look up the entrypoint of images whose steps give no command (podman, then the registry)' })
+    .option('pod-resources', { choices: ['containers', 'pod'] as const, default: 'containers' as const, describe: 'request the peak concurrent demand through container requests, or pod-level spec.resources (PodLevelResources)' }) as unknown as Argv<T & SourceArgs>;
 }
 
 /** Reads the files named on the command line (a directory means its *.yaml, *.yml and *.json files); a read error is a clean PipodError. */
@@ -90,12 +92,14 @@ export function buildOptions(a: SourceArgs): BuildOptions {
     ...(a.namespace !== undefined ? { namespace: a.namespace } : {}),
     ...(a.name !== undefined ? { runName: a.name } : {}),
     ...(a['runtime-image'] !== undefined ? { runtimeImage: a['runtime-image'] } : {}),
+    podResources: { strategy: a['pod-resources'] ?? 'containers' },
   };
 }
 
 interface BuildArgs extends SourceArgs {
   readonly output: 'yaml' | 'json';
   readonly plan: boolean;
+  readonly 'explain-resources': boolean;
 }
 
 /** The `build` command. */
@@ -104,7 +108,8 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
   describe: 'print the Pod (or with --plan the ExecutionPlan) for Tekton YAML',
   builder: (y) => sourceOptions(y)
     .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, default: 'yaml' as const, describe: 'output format' })
-    .option('plan', { type: 'boolean', default: false, describe: 'print the ExecutionPlan instead of the Pod' }) as unknown as Argv<BuildArgs>,
+    .option('plan', { type: 'boolean', default: false, describe: 'print the ExecutionPlan instead of the Pod' })
+    .option('explain-resources', { type: 'boolean', default: false, describe: 'print how the pod\'s requests were reached (which tasks overlap at the peak) instead of the Pod' }) as unknown as Argv<BuildArgs>,
   handler: async (a) => {
     const { sources, options } = await prepare(a);
     const r = build(sources, options);
@@ -112,6 +117,10 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
     if (r.kind === 'invalid') {
       for (const e of r.errors) process.stderr.write(`${formatError(e)}\n`);
       throw new PipodError('INVALID', `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}; nothing built`);
+    }
+    if (a['explain-resources']) {
+      process.stdout.write(a.output === 'json' ? toJson(r.resources) : formatResourceExplanation(r.resources));
+      return;
     }
     const out = a.plan ? r.plan : r.pod;
     process.stdout.write(a.output === 'json' ? toJson(out) : toYaml(out));
