@@ -15,6 +15,7 @@ import {
   readMetadata, readPipelineSpec, readRun, readTaskSpec,
 } from './model.ts';
 import type { BuildOptions, RefResolver, ResolvedDocument } from './options.ts';
+import { type SidecarPorts, checkSidecarPorts, graceOf, withAnnotatedSidecars, withRunSidecars } from './sidecars.ts';
 import { type Raw, obj, typeOf } from './read.ts';
 import { isRunTimeRef, parseTaskRef, uuidFrom, walkStrings } from './refs.ts';
 
@@ -212,7 +213,7 @@ function synthesizeFromTask(d: DocSink, spec: TaskSpec, taskName: string, ref: {
   return {
     source: spec.source, path: spec.path, params: spec.params,
     workspaces: spec.workspaces.map((w) => ({ name: w.name, optional: w.optional, path: w.path })),
-    tasks: [pt], finally: [], results: [],
+    tasks: [pt], finally: [], results: [], sidecars: [],
   };
 }
 
@@ -233,9 +234,9 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const readPipelineDoc = (r: ResolvedDocument): PipelineSpec | undefined => {
     if (pipelineCache.has(r.source)) return pipelineCache.get(r.source);
     const d = sink.at(r.source);
-    readMetadata(d, r.body, false);
+    const meta = readMetadata(d, r.body, false);
     const spec = obj(d, r.body, 'spec', '', true);
-    const p = spec ? readPipelineSpec(d, spec, 'spec') : undefined;
+    const p = spec ? withAnnotatedSidecars(d, readPipelineSpec(d, spec, 'spec'), meta.annotations) : undefined;
     pipelineCache.set(r.source, p);
     return p;
   };
@@ -482,10 +483,13 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const volumes: Raw[] = [];
   const usedWorkspaces = new Set<string>();
   const annotationMap: Record<string, Record<string, string>> = {};
-  const ports = { names: new Set<string>(), numbers: new Map<string, string>() };
+  const ports = { names: new Set<string>() };
 
+  const sidecarPorts: SidecarPorts[] = [];
+  const sidecarGraceMs = graceOf(run?.podTemplate);
   const compileTask = (r: Resolved): PlanTask | undefined => {
-    const { pt, spec } = r;
+    const { pt } = r;
+    const spec = r.spec ? withRunSidecars(r.spec, run?.taskRunSpecs.find((x) => x.pipelineTaskName === pt.name)?.sidecars ?? []) : undefined;
     const id = ids.take([pt.name]);
     // pipeline-scope substitution of what the pipeline task says
     const pipelineScope = pipelineScopeFor(pt);
@@ -710,7 +714,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
         ...(c.computeResources ? { computeResources: c.computeResources } : {}),
         ...(c.securityContext ? { securityContext: c.securityContext } : {}),
         ...(c.imagePullPolicy !== undefined ? { imagePullPolicy: c.imagePullPolicy } : {}),
-        ...(c.ports !== undefined ? { ports: sharePorts(td, c, container, ports) } : {}),
+        ...(c.ports !== undefined ? { ports: sharePorts(c, ports) } : {}),
         volumeMounts: baseMounts(c),
       });
       return { name: container, image, command, args, ...(script !== undefined ? { script } : {}), env, ...(workingDir !== undefined && workingDir !== '' ? { workingDir } : {}) };
@@ -727,11 +731,12 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     });
     const sidecars: PlanSidecar[] = spec.sidecars.map((s) => {
       const c = compileContainer(s);
+      if (s.ports !== undefined) sidecarPorts.push({ d: sink.at(s.path.startsWith('spec.taskRunSpecs') ? run?.source ?? spec.source : spec.source), task: pt.name, phase: pt.isFinally ? 'finally' : 'dag', sidecar: s.name, container: c.name, path: s.path, ports: s.ports });
       return {
         name: s.name, container: c.name, image: c.image, command: c.command, args: c.args, ...(c.script !== undefined ? { script: c.script } : {}),
         env: c.env, ...(c.workingDir !== undefined ? { workingDir: c.workingDir } : {}),
         ...(s.readinessProbe ? { readinessProbe: s.readinessProbe } : {}), ...(s.startupProbe ? { startupProbe: s.startupProbe } : {}),
-        terminationGraceMs: DEFAULT_SETTINGS.stepGraceMs,
+        terminationGraceMs: sidecarGraceMs,
       };
     });
     const planParams: Record<string, ParamValue> = {};
@@ -747,6 +752,55 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   };
   const planTasks = tasks.map(compileTask);
   const planFinally = fin.map(compileTask);
+  // Pipeline-level sidecars see the pipeline's params and context, like a pipeline task's fields.
+  const compilePipelineSidecars = (): PlanSidecar[] => pipeline.sidecars.map((s) => {
+    const scope = pipelineScopeFor(undefined);
+    const container = containerNames.take(['sidecar', s.name]);
+    annotationMap[container] = { sidecar: s.name, task: '' };
+    const image = mapImage(substIn(pd, scope, s.image ?? '', s.imagePath), options.imageMap);
+    let command = s.command ? substArgsIn(pd, scope, s.command, viaField(s.path, 'command')) : [];
+    let args = s.args ? substArgsIn(pd, scope, s.args, viaField(s.path, 'args')) : [];
+    const script = s.script === undefined ? undefined : ((b: string) => (b.startsWith('#!') ? b : SHEBANG_PREFIX + b))(substIn(pd, scope, s.script, viaField(s.path, 'script')));
+    if (script === undefined && !s.command) {
+      let cfg: { entrypoint: readonly string[]; cmd: readonly string[] } | undefined;
+      try {
+        cfg = options.imageConfigResolver?.resolve(image);
+      } catch {
+        cfg = undefined;
+      }
+      if (cfg) {
+        command = [...cfg.entrypoint];
+        if (!s.args) args = [...cfg.cmd];
+      }
+      if (command.length === 0 && args.length === 0) pd.error(s.path, `sidecar "${s.name}" has neither command nor script and the entrypoint of image "${image}" could not be resolved`);
+    }
+    const env: PlanEnv[] = [];
+    const staticEnv: Raw[] = [];
+    for (const e of s.env) {
+      if (e.valueFrom) staticEnv.push({ name: e.name, valueFrom: e.valueFrom });
+      else staticEnv.push({ name: e.name, value: substIn(pd, scope, e.value ?? '', viaField(e.path, 'value')) });
+    }
+    if (s.volumeMounts.length > 0) pd.error(viaField(s.path, 'volumeMounts'), 'a pipeline sidecar has no task volumes to mount');
+    if (s.ports !== undefined) sidecarPorts.push({ d: pd, phase: 'pipeline', sidecar: s.name, container, path: s.path, ports: s.ports });
+    containers.push({
+      name: container, kind: 'sidecar', task: '', member: s.name, image, env: staticEnv,
+      ...(s.envFrom !== undefined ? { envFrom: s.envFrom } : {}),
+      ...(s.computeResources ? { computeResources: s.computeResources } : {}),
+      ...(s.securityContext ? { securityContext: s.securityContext } : {}),
+      ...(s.imagePullPolicy !== undefined ? { imagePullPolicy: s.imagePullPolicy } : {}),
+      ...(s.ports !== undefined ? { ports: sharePorts(s, ports) } : {}),
+      volumeMounts: [{ name: 'pipod', mountPath: podLayout.root }],
+    });
+    const workingDir = s.workingDir !== undefined ? substIn(pd, scope, s.workingDir, viaField(s.path, 'workingDir')) : undefined;
+    return {
+      name: s.name, container, image, command, args, ...(script !== undefined ? { script } : {}), env,
+      ...(workingDir !== undefined && workingDir !== '' ? { workingDir } : {}),
+      ...(s.readinessProbe ? { readinessProbe: s.readinessProbe } : {}), ...(s.startupProbe ? { startupProbe: s.startupProbe } : {}),
+      terminationGraceMs: sidecarGraceMs,
+    };
+  });
+  const planSidecars = compilePipelineSidecars();
+  checkSidecarPorts(sidecarPorts, new Map([...planTasks, ...planFinally].flatMap((t) => (t ? [[t.name, t.dependsOn] as const] : []))));
 
   for (const w of pipeline.workspaces) {
     const b = wsBind.get(w.name);
@@ -767,7 +821,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     params: Object.fromEntries(pipeline.params.flatMap((p) => { const v = pparams.get(p.name); return v === undefined ? [] : [[p.name, v]]; })),
     tasks: planTasks.filter((t): t is PlanTask => t !== undefined),
     finally: planFinally.filter((t): t is PlanTask => t !== undefined),
-    results, sidecars: [], settings: DEFAULT_SETTINGS,
+    results, sidecars: planSidecars, settings: DEFAULT_SETTINGS,
   };
   const labels: Record<string, string> = { ...(run?.labels ?? {}) };
   labels['tekton.dev/pipeline'] = labelValue(root.pipelineName);
@@ -788,18 +842,13 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
 }
 
 /**
- * One pod is one network namespace and one set of port names: a repeated port
- * name is dropped (probes already resolved it to a number) and a repeated
- * port number is a warning, since the two containers may run at once.
+ * One pod is one set of port names: a repeated port name is dropped (probes
+ * already resolved it to a number). Repeated numbers are `checkSidecarPorts`'s.
  */
-function sharePorts(d: DocSink, c: ContainerSpec, container: string, seen: { names: Set<string>; numbers: Map<string, string> }): unknown {
+function sharePorts(c: ContainerSpec, seen: { names: Set<string> }): unknown {
   if (!Array.isArray(c.ports)) return c.ports;
-  return c.ports.map((p: unknown, i: number) => {
+  return c.ports.map((p: unknown) => {
     if (!isRecord(p)) return p;
-    const num = `${String(p['containerPort'])}/${typeof p['protocol'] === 'string' ? p['protocol'] : 'TCP'}`;
-    const other = seen.numbers.get(num);
-    if (other !== undefined) d.warn(viaIndex(viaField(c.path, 'ports'), i), `port ${num} is also declared by container "${other}"; the containers of one pod share one network namespace`);
-    else seen.numbers.set(num, container);
     const name = p['name'];
     if (typeof name !== 'string') return p;
     if (seen.names.has(name)) {

@@ -173,6 +173,8 @@ export interface PipelineSpec {
   readonly tasks: readonly PipelineTaskSpec[];
   readonly finally: readonly PipelineTaskSpec[];
   readonly results: readonly PipelineResultSpec[];
+  /** Pipeline-level sidecars (TEP-0130's proposal): live for the whole run. */
+  readonly sidecars: readonly ContainerSpec[];
 }
 
 /** What a run binds a workspace to. */
@@ -217,7 +219,7 @@ export interface RunSpec {
   readonly retries?: number;
   readonly serviceAccountName?: string;
   readonly podTemplate?: Raw;
-  readonly taskRunSpecs: readonly { readonly pipelineTaskName: string; readonly serviceAccountName?: string; readonly path: string }[];
+  readonly taskRunSpecs: readonly { readonly pipelineTaskName: string; readonly serviceAccountName?: string; readonly sidecars: readonly ContainerSpec[]; readonly path: string }[];
 }
 
 const METADATA: Fields = {
@@ -270,7 +272,7 @@ const PROBE: Fields = {
   exec: true, httpGet: true, tcpSocket: true, grpc: true, initialDelaySeconds: true, periodSeconds: true, timeoutSeconds: true,
   failureThreshold: true, successThreshold: true, terminationGracePeriodSeconds: `probe terminationGracePeriodSeconds is ${LATER}`,
 };
-const PIPELINE_SPEC: Fields = { displayName: true, description: true, tasks: true, finally: true, params: true, workspaces: true, results: true };
+const PIPELINE_SPEC: Fields = { displayName: true, description: true, tasks: true, finally: true, params: true, workspaces: true, results: true, sidecars: true };
 const PIPELINE_TASK: Fields = {
   name: true, displayName: true, description: true, taskRef: true, taskSpec: true, runAfter: true, params: true, workspaces: true,
   when: true, timeout: true, retries: true, onError: true,
@@ -302,7 +304,7 @@ const PIPELINE_REF: Fields = { name: true, apiVersion: true, resolver: `remote r
 const TIMEOUTS: Fields = { pipeline: true, tasks: true, finally: true };
 const TASK_RUN_TEMPLATE: Fields = { serviceAccountName: true, podTemplate: true };
 const TASK_RUN_SPECS: Fields = {
-  pipelineTaskName: true, serviceAccountName: true,
+  pipelineTaskName: true, serviceAccountName: true, sidecars: true,
   podTemplate: 'a per-task podTemplate cannot apply inside one pod',
   stepSpecs: `stepSpecs are ${LATER}`, sidecarSpecs: `sidecarSpecs are ${LATER}`, metadata: `taskRunSpecs metadata is ${LATER}`,
   computeResources: `taskRunSpecs computeResources are ${LATER}`,
@@ -311,7 +313,7 @@ const TASK_RUN_SPECS: Fields = {
 export const POD_TEMPLATE: Fields = {
   nodeSelector: true, tolerations: true, affinity: true, securityContext: true, imagePullSecrets: true, priorityClassName: true,
   schedulerName: true, runtimeClassName: true, hostNetwork: true, dnsPolicy: true, dnsConfig: true, enableServiceLinks: true,
-  automountServiceAccountToken: true, hostAliases: true, topologySpreadConstraints: true,
+  automountServiceAccountToken: true, hostAliases: true, topologySpreadConstraints: true, terminationGracePeriodSeconds: true,
   env: `podTemplate env is ${LATER}`, volumes: `podTemplate volumes are ${LATER}`,
 };
 const RUN_WORKSPACE: Fields = {
@@ -597,6 +599,13 @@ function readContainers(d: DocSink, spec: Raw, specPath: string, kind: 'step' | 
   return out;
 }
 
+/** Reads the `sidecars` list of a Pipeline spec, a taskRunSpecs entry or anything holding one. */
+export function readSidecars(d: DocSink, o: Raw, path: string): ContainerSpec[] {
+  const sidecars = readContainers(d, o, path, 'sidecar', undefined);
+  checkUnique(d, sidecars, 'sidecar');
+  return sidecars;
+}
+
 /** Reads a TaskSpec at `path` of a document (`spec`, `spec.taskSpec`, `spec.tasks[0].taskSpec`). */
 export function readTaskSpec(d: DocSink, spec: Raw, path: string, fields: Fields = TASK_SPEC): TaskSpec {
   checkFields(d, spec, path, fields);
@@ -725,7 +734,8 @@ export function readPipelineSpec(d: DocSink, spec: Raw, path: string): PipelineS
     return { name, type, ...(value !== undefined ? { value } : {}), path: rp };
   });
   checkUnique(d, results, 'result');
-  return { source: d.source, path, params, workspaces, tasks, finally: fin, results };
+  const sidecars = readSidecars(d, spec, path);
+  return { source: d.source, path, params, workspaces, tasks, finally: fin, results, sidecars };
 }
 
 function readRunWorkspaces(d: DocSink, spec: Raw, path: string): RunWorkspace[] {
@@ -810,7 +820,7 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
     const taskRunSpecs = objList(d, spec, 'taskRunSpecs', 'spec').map(({ value: s, path: sp }) => {
       checkFields(d, s, sp, TASK_RUN_SPECS);
       const sa = str(d, s, 'serviceAccountName', sp);
-      return { pipelineTaskName: str(d, s, 'pipelineTaskName', sp, true) ?? '', ...(sa !== undefined ? { serviceAccountName: sa } : {}), path: sp };
+      return { pipelineTaskName: str(d, s, 'pipelineTaskName', sp, true) ?? '', ...(sa !== undefined ? { serviceAccountName: sa } : {}), sidecars: readSidecars(d, s, sp), path: sp };
     });
     return {
       ...base, ...(pipelineRef ? { pipelineRef } : {}), ...(pipelineSpec ? { pipelineSpec } : {}),
