@@ -66,7 +66,10 @@ npm_deps() {
   if [[ -f node_modules/.package-lock.json && ! package-lock.json -nt node_modules/.package-lock.json ]]; then
     echo "node_modules up to date"
   else
-    npm ci --no-audit --no-fund --loglevel=error
+    # Not `npm ci`: npm 11 writes lock files without other platforms' optional
+    # packages (rollup's, esbuild's) and then refuses them as out of sync.
+    # `npm install --no-save` installs the locked versions and leaves the lock alone.
+    npm install --no-save --no-audit --no-fund --loglevel=error
   fi
 }
 
