@@ -362,6 +362,13 @@ const rows: Row[] = [
       e('doc0.yaml', '', 'YAML syntax error at line 4, column 1: Flow map in block collection must be sufficiently indented and end with a }'),
     ],
   },
+  {
+    rule: 'a YAML syntax error is reported once, not with every error that cascades from it',
+    docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps:\n    - {name: s, image: x, args: [$(params.a[0])]}\n    - {name: u, image: y}\n'],
+    errors: [
+      e('doc0.yaml', '', 'YAML syntax error at line 6, column 44: Missing , or : between flow sequence items (1 more error after it not shown)'),
+    ],
+  },
 ];
 
 describe('validation rules', () => {

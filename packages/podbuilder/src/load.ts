@@ -55,13 +55,14 @@ export function loadDocuments(files: readonly SourceFile[]): LoadResult {
     const list = Array.isArray(docs) ? docs : [docs];
     list.forEach((doc, index) => {
       const where = list.length > 1 ? `${f.name}#${index}` : f.name;
-      if (doc.errors.length > 0) {
-        for (const e of doc.errors) {
-          const pos = e.linePos?.[0];
-          const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-          const first = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-          errors.push({ source: f.name, path: '', message: `YAML syntax error${at}: ${first}` });
-        }
+      const e = doc.errors[0];
+      if (e !== undefined) {
+        // Later errors of a document almost always cascade from the first; one precise message beats a screenful.
+        const pos = e.linePos?.[0];
+        const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+        const first = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+        const more = doc.errors.length > 1 ? ` (${doc.errors.length - 1} more error${doc.errors.length > 2 ? 's' : ''} after it not shown)` : '';
+        errors.push({ source: f.name, path: '', message: `YAML syntax error${at}: ${first}${more}` });
         return;
       }
       const body: unknown = doc.toJS({ maxAliasCount: 1000 });
