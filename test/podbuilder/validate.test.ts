@@ -233,11 +233,6 @@ const rows: Row[] = [
     errors: [e('Pipeline/pl', 'spec.tasks[1].matrix', 'one pod cannot fan out a matrix from results: its containers must be known before it starts')],
   },
   {
-    rule: 'matrix (planned) is not supported yet',
-    docs: [TASK, pipeline(`    - name: a\n      taskRef: {name: t}\n      workspaces: [{name: w, workspace: ws}]\n      matrix:\n        params: [{name: p, value: [x, y]}]\n`)],
-    errors: [e('Pipeline/pl', 'spec.tasks[0].matrix', 'matrix is not supported yet')],
-  },
-  {
     rule: 'pipelines in pipelines are not supported yet',
     docs: [TASK, pipeline(`${ok}    - name: sub\n      pipelineRef: {name: other}\n`)],
     errors: [e('Pipeline/pl', 'spec.tasks[1].pipelineRef', 'pipelines in pipelines are not supported yet')],

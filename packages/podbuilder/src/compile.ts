@@ -11,7 +11,7 @@ import {
 import { type DocSink, type Sink, viaField, viaIndex } from './errors.ts';
 import { type LoadedDocument, isRecord } from './load.ts';
 import {
-  type Binding, type ContainerSpec, type ParamSpec, type PipelineSpec, type PipelineTaskSpec, type RunSpec, type TaskSpec,
+  type Binding, type ContainerSpec, type MatrixSpec, type ParamSpec, type PipelineSpec, type PipelineTaskSpec, type RunSpec, type TaskSpec,
   readMetadata, readPipelineSpec, readRun, readTaskSpec,
 } from './model.ts';
 import type { BuildOptions, RefResolver, ResolvedDocument } from './options.ts';
@@ -353,7 +353,9 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   for (const w of pipeline.workspaces) pwsValues.set(`workspaces.${w.name}.bound`, wsBind.get(w.name)?.binding ? 'true' : 'false');
   const pipelineParamNames = pipeline.params.map((p) => p.name);
   const pipelineParamTypes = new Map(pipeline.params.map((p) => [p.name, p.type]));
-  const pipelineResolve = chain(paramResolver(pparams), mapResolve(pipelineContext), mapResolve(pwsValues));
+  // Instance names of each matrixed pipeline task, filled once the matrices are expanded below.
+  const matrixInstances = new Map<string, readonly string[]>();
+  const pipelineResolve = chain(paramResolver(pparams), mapResolve(pipelineContext), mapResolve(pwsValues), matrixResolver(matrixInstances));
   // A pipeline task's own fields also see its retries; pipeline results do not.
   const pipelineScopeFor = (pt: PipelineTaskSpec | undefined): Scope => ({
     resolve: pt ? chain(pipelineResolve, (ref) => (ref === 'context.pipelineTask.retries' ? String(pt.retries) : undefined)) : pipelineResolve,
@@ -453,6 +455,20 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   }
   reportCycles(pd, pipeline, tasks.map((t) => t.pt.name), deps);
 
+  // --- matrices: every combination becomes its own PlanTask `<task>-<index>` (Tekton's TaskRun suffix)
+  const combos = new Map<string, readonly ReadonlyMap<string, string>[]>();
+  for (const r of [...tasks, ...fin]) {
+    const mx = r.pt.matrix;
+    if (!mx) continue;
+    const cs = expandMatrix(pd, r, mx, (v, path) => substValueIn(pd, pipelineScopeFor(r.pt), v, path));
+    combos.set(r.pt.name, cs);
+    const names = cs.map((_, i) => `${r.pt.name}-${i}`);
+    for (const n of names) {
+      if (byName.has(n)) pd.error(viaField(r.pt.path, 'name'), `matrix instance "${n}" of task "${r.pt.name}" has the name of another pipeline task`);
+    }
+    matrixInstances.set(r.pt.name, names);
+  }
+
   // --- taskRunSpecs: one pod, one service account
   for (const s of run?.taskRunSpecs ?? []) {
     if (!byName.has(s.pipelineTaskName)) rd.error(viaField(s.path, 'pipelineTaskName'), `unknown pipeline task "${s.pipelineTaskName}"`);
@@ -487,10 +503,11 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
 
   const sidecarPorts: SidecarPorts[] = [];
   const sidecarGraceMs = graceOf(run?.podTemplate);
-  const compileTask = (r: Resolved): PlanTask | undefined => {
+  const compileTask = (r: Resolved, inst?: { readonly name: string; readonly combo: ReadonlyMap<string, string> }): PlanTask | undefined => {
     const { pt } = r;
     const spec = r.spec ? withRunSidecars(r.spec, run?.taskRunSpecs.find((x) => x.pipelineTaskName === pt.name)?.sidecars ?? []) : undefined;
-    const id = ids.take([pt.name]);
+    const name = inst?.name ?? pt.name;
+    const id = ids.take([name]);
     // pipeline-scope substitution of what the pipeline task says
     const pipelineScope = pipelineScopeFor(pt);
     const given = new Map<string, ParamValue>();
@@ -499,6 +516,10 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       if (p.value === undefined) continue;
       given.set(p.name, substValueIn(pd, pipelineScope, p.value, viaField(p.path, 'value')));
       givenPath.set(p.name, viaField(p.path, 'value'));
+    }
+    for (const [k, v] of inst?.combo ?? []) {
+      given.set(k, v);
+      givenPath.set(k, viaField(pt.path, 'matrix'));
     }
     const when: PlanWhen[] = pt.when.map((w) => ({
       input: substIn(pd, pipelineScope, w.input, viaField(w.path, 'input')),
@@ -557,7 +578,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     }
 
     // task scope
-    const taskRunName = root.taskRunName ?? `${runName}-${pt.name}`;
+    const taskRunName = root.taskRunName ?? `${runName}-${name}`;
     const values = new Map<string, ParamValue>([
       ...pipelineContext,
       ['context.taskRun.name', taskRunName], ['context.taskRun.namespace', namespace],
@@ -663,7 +684,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     const compileContainer = (c: ContainerSpec): { name: string; image: string; command: string[]; args: string[]; script?: string; env: PlanEnv[]; workingDir?: string } => {
       const scope = taskScope(c);
       const container = containerNames.take([id, c.name]);
-      annotationMap[container] = c.kind === 'step' ? { step: c.name, task: pt.name } : { sidecar: c.name, task: pt.name };
+      annotationMap[container] = c.kind === 'step' ? { step: c.name, task: name } : { sidecar: c.name, task: name };
       let image = substIn(td, scope, c.image ?? '', c.imagePath);
       const rt = refsIn(image).filter(isRunTimeRef);
       if (rt.length > 0) {
@@ -709,7 +730,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       }
       const workingDir = c.workingDir !== undefined ? substIn(td, scope, c.workingDir, viaField(c.path, 'workingDir')) : undefined;
       containers.push({
-        name: container, kind: c.kind, task: pt.name, member: c.name, image, env: staticEnv,
+        name: container, kind: c.kind, task: name, member: c.name, image, env: staticEnv,
         ...(c.envFrom !== undefined ? { envFrom: substituteRaw(td, scope, c.envFrom, viaField(c.path, 'envFrom'), substIn) } : {}),
         ...(c.computeResources ? { computeResources: c.computeResources } : {}),
         ...(c.securityContext ? { securityContext: c.securityContext } : {}),
@@ -731,7 +752,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     });
     const sidecars: PlanSidecar[] = spec.sidecars.map((s) => {
       const c = compileContainer(s);
-      if (s.ports !== undefined) sidecarPorts.push({ d: sink.at(s.path.startsWith('spec.taskRunSpecs') ? run?.source ?? spec.source : spec.source), task: pt.name, phase: pt.isFinally ? 'finally' : 'dag', sidecar: s.name, container: c.name, path: s.path, ports: s.ports });
+      if (s.ports !== undefined) sidecarPorts.push({ d: sink.at(s.path.startsWith('spec.taskRunSpecs') ? run?.source ?? spec.source : spec.source), task: name, phase: pt.isFinally ? 'finally' : 'dag', sidecar: s.name, container: c.name, path: s.path, ports: s.ports });
       return {
         name: s.name, container: c.name, image: c.image, command: c.command, args: c.args, ...(c.script !== undefined ? { script: c.script } : {}),
         env: c.env, ...(c.workingDir !== undefined ? { workingDir: c.workingDir } : {}),
@@ -742,16 +763,20 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     const planParams: Record<string, ParamValue> = {};
     for (const [k, v] of tparams) planParams[k] = v;
     return {
-      name: pt.name, id, ...(pt.displayName !== undefined ? { displayName: pt.displayName } : spec.displayName !== undefined ? { displayName: spec.displayName } : {}),
+      name, id, ...(pt.displayName !== undefined ? { displayName: pt.displayName } : spec.displayName !== undefined ? { displayName: spec.displayName } : {}),
       ...(pt.taskRef ? { taskRef: pt.taskRef.name } : {}),
-      dependsOn: deps.get(pt.name) ?? [], when, retries: pt.retries,
+      dependsOn: (deps.get(pt.name) ?? []).flatMap((d) => matrixInstances.get(d) ?? [d]), when, retries: pt.retries,
       ...(pt.timeoutMs !== undefined && pt.timeoutMs > 0 ? { timeoutMs: pt.timeoutMs } : {}),
       onError: pt.onError, params: planParams,
       results: spec.results.map((x) => ({ name: x.name, type: x.type })), steps, sidecars,
     };
   };
-  const planTasks = tasks.map(compileTask);
-  const planFinally = fin.map(compileTask);
+  const compileAll = (r: Resolved): (PlanTask | undefined)[] => {
+    const cs = r.pt.matrix ? combos.get(r.pt.name) ?? [] : undefined;
+    return cs ? cs.map((combo, i) => compileTask(r, { name: `${r.pt.name}-${i}`, combo })) : [compileTask(r)];
+  };
+  const planTasks = tasks.flatMap(compileAll);
+  const planFinally = fin.flatMap(compileAll);
   // Pipeline-level sidecars see the pipeline's params and context, like a pipeline task's fields.
   const compilePipelineSidecars = (): PlanSidecar[] => pipeline.sidecars.map((s) => {
     const scope = pipelineScopeFor(undefined);
@@ -976,13 +1001,108 @@ function checkTaskRef(tr: ReturnType<typeof parseTaskRef> & object, pt: Pipeline
   if (tr.kind === 'status') {
     if (!pt.isFinally) return `$(tasks.${tr.task}.status) is only available in finally tasks`;
     if (target.pt.isFinally) return `finally task "${pt.name}" cannot use the status of finally task "${tr.task}"`;
+    if (target.pt.matrix) return `the status of matrixed task "${tr.task}" is not supported yet (use $(tasks.status))`;
+    return undefined;
+  }
+  if (tr.kind === 'matrix') {
+    if (!target.pt.matrix) return `task "${tr.task}" has no matrix`;
+    if (tr.result !== undefined && target.spec && !target.spec.results.some((x) => x.name === tr.result)) return `task "${tr.task}" does not declare result "${tr.result}"`;
     return undefined;
   }
   if (tr.kind === 'other') return `unknown task variable in reference to "${tr.task}"`;
   if (tr.task === pt.name) return `task "${pt.name}" cannot use its own result "${tr.result}"`;
   if (target.pt.isFinally) return `result "${tr.result}" of finally task "${tr.task}" is not available to ${pt.isFinally ? 'another finally task' : 'pipeline tasks'}: it is not upstream`;
   if (target.spec && !target.spec.results.some((x) => x.name === tr.result)) return `task "${tr.task}" does not declare result "${tr.result}"`;
+  const decl = target.spec?.results.find((x) => x.name === tr.result);
+  if (target.pt.matrix && decl && decl.type !== 'string') return `result "${tr.result}" of matrixed task "${tr.task}" is ${decl.type}; only string results of a matrix are gathered (into an array)`;
   return undefined;
+}
+
+/** Maximum combinations of one matrix (Tekton's default-max-matrix-combinations-count). */
+export const MAX_MATRIX_COMBINATIONS = 256;
+
+/**
+ * The combinations of a matrix in Tekton's order: the cartesian product of
+ * `matrix.params` (the first param varying fastest), then `matrix.include`
+ * entries, each added to every original combination whose matrix params it
+ * matches (never overwriting an original value) or, matching none, appended
+ * as a combination of its own.
+ */
+function expandMatrix(d: DocSink, r: Resolved, mx: MatrixSpec, subst: (v: ParamValue, path: string) => ParamValue): ReadonlyMap<string, string>[] {
+  const { pt, spec } = r;
+  // After an error no instance is made, so the error is not repeated per combination.
+  let bad = false;
+  const fail = (path: string, message: string): void => {
+    bad = true;
+    d.error(path, message);
+  };
+  const checkName = (name: string, path: string): void => {
+    if (pt.params.some((p) => p.name === name)) fail(path, `param "${name}" is given in both params and matrix`);
+    if (!spec) return;
+    const ps = spec.params.find((p) => p.name === name);
+    if (!ps) fail(path, `task "${r.taskName}" declares no param "${name}"`);
+    else if (ps.type !== 'string') fail(path, `matrix param "${name}" fills ${ps.type} param "${name}" of task "${r.taskName}"; a matrix fans out string params`);
+  };
+  const axes: { name: string; values: readonly string[] }[] = [];
+  for (const p of mx.params) {
+    checkName(p.name, viaField(p.path, 'name'));
+    if (p.value === undefined) continue;
+    const vp = viaField(p.path, 'value');
+    const v = subst(p.value, vp);
+    if (!Array.isArray(v)) {
+      // A literal non-array was reported when the pipeline was read.
+      if (typeof p.value === 'string' && SINGLE_REF.test(p.value)) fail(vp, `matrix param "${p.name}" must be an array, but ${p.value} is ${typeOf(v)}`);
+      else bad = true;
+      continue;
+    }
+    axes.push({ name: p.name, values: v as readonly string[] });
+  }
+  const axisNames = new Set(axes.map((a) => a.name));
+  let base: Map<string, string>[] = axes.length > 0 ? [new Map()] : [];
+  for (const axis of axes) {
+    const next: Map<string, string>[] = [];
+    for (const v of axis.values) for (const c of base) next.push(new Map([...c, [axis.name, v]]));
+    base = next;
+  }
+  const originals = base.length;
+  for (const inc of mx.include) {
+    const entries: [string, string][] = [];
+    for (const p of inc.params) {
+      if (!axisNames.has(p.name)) checkName(p.name, viaField(p.path, 'name'));
+      if (typeof p.value !== 'string') continue;
+      const v = subst(p.value, viaField(p.path, 'value'));
+      entries.push([p.name, typeof v === 'string' ? v : JSON.stringify(v)]);
+    }
+    let matched = false;
+    for (const c of base.slice(0, originals)) {
+      if (!entries.every(([n, v]) => !axisNames.has(n) || c.get(n) === v)) continue;
+      matched = true;
+      for (const [n, v] of entries) if (!axisNames.has(n)) c.set(n, v);
+    }
+    if (!matched) base.push(new Map(entries));
+  }
+  if (bad) return [];
+  if (base.length === 0) d.error(mx.path, `matrix of task "${pt.name}" has no combinations (an empty array fans out to nothing)`);
+  if (base.length > MAX_MATRIX_COMBINATIONS) d.error(mx.path, `matrix of task "${pt.name}" has ${base.length} combinations; at most ${MAX_MATRIX_COMBINATIONS} are allowed`);
+  return base.length > MAX_MATRIX_COMBINATIONS ? [] : base;
+}
+
+/**
+ * Static view of a matrixed task's outputs: `$(tasks.t.matrix.length)`, and
+ * `$(tasks.t.results.r)` as the array of its instances' result references,
+ * which the supervisor then fills in one by one.
+ */
+function matrixResolver(instances: ReadonlyMap<string, readonly string[]>): Resolver {
+  return (ref) => {
+    if (!ref.startsWith('tasks.')) return undefined;
+    const tr = parseTaskRef(ref);
+    if (!tr || (tr.kind !== 'result' && tr.kind !== 'matrix')) return undefined;
+    const names = instances.get(tr.task);
+    if (!names) return undefined;
+    if (tr.kind === 'matrix') return String(names.length);
+    if (ref !== `tasks.${tr.task}.results.${tr.result}`) return undefined;
+    return names.map((n) => `$(tasks.${n}.results.${tr.result})`);
+  };
 }
 
 function reportCycles(d: DocSink, pipeline: PipelineSpec, names: readonly string[], deps: ReadonlyMap<string, readonly string[]>): void {

@@ -129,6 +129,20 @@ export interface WhenSpec {
   readonly path: string;
 }
 
+/** One explicit combination of a matrix (`matrix.include[i]`). */
+export interface MatrixInclude {
+  readonly name?: string;
+  readonly params: readonly ParamEntry[];
+  readonly path: string;
+}
+
+/** A pipeline task's matrix: array params fanned out into a cartesian product, plus explicit combinations. */
+export interface MatrixSpec {
+  readonly params: readonly ParamEntry[];
+  readonly include: readonly MatrixInclude[];
+  readonly path: string;
+}
+
 /** A pipeline task (in `tasks` or `finally`). */
 export interface PipelineTaskSpec {
   readonly index: number;
@@ -145,6 +159,7 @@ export interface PipelineTaskSpec {
   readonly timeoutMs?: number;
   readonly retries: number;
   readonly onError: 'continue' | 'stopAndFail';
+  readonly matrix?: MatrixSpec;
   /** The whole pipeline task as written, scanned for `$(tasks.…)` references. */
   readonly raw: Raw;
 }
@@ -276,12 +291,14 @@ const PIPELINE_SPEC: Fields = { displayName: true, description: true, tasks: tru
 const PIPELINE_TASK: Fields = {
   name: true, displayName: true, description: true, taskRef: true, taskSpec: true, runAfter: true, params: true, workspaces: true,
   when: true, timeout: true, retries: true, onError: true,
-  matrix: `matrix is ${LATER}`,
+  matrix: true,
   pipelineRef: `pipelines in pipelines are ${LATER}`,
   pipelineSpec: `pipelines in pipelines are ${LATER}`,
 };
 const TASK_REF: Fields = { name: true, kind: true, apiVersion: true, resolver: `remote resolution is ${LATER}`, params: `remote resolution is ${LATER}` };
 const EMBEDDED_TASK: Fields = { ...TASK_SPEC, metadata: `taskSpec metadata is ${LATER}`, apiVersion: true, kind: true, spec: true };
+const MATRIX: Fields = { params: true, include: true };
+const MATRIX_INCLUDE: Fields = { name: true, params: true };
 const PT_WORKSPACE: Fields = { name: true, workspace: true, subPath: true };
 const WHEN: Fields = { input: true, operator: true, values: true, cel: `CEL when expressions are ${LATER}` };
 const PIPELINE_WORKSPACE: Fields = { name: true, description: true, optional: true };
@@ -658,8 +675,9 @@ function readTaskRef(d: DocSink, o: Raw, path: string): NamedRef | undefined {
 function readPipelineTask(d: DocSink, t: Raw, path: string, index: number, isFinally: boolean): PipelineTaskSpec {
   const m = obj(d, t, 'matrix', path);
   const matrixFromResults = m !== undefined && JSON.stringify(m).includes('$(tasks.');
-  checkFields(d, t, path, matrixFromResults ? { ...PIPELINE_TASK, matrix: true } : PIPELINE_TASK);
+  checkFields(d, t, path, PIPELINE_TASK);
   if (matrixFromResults) d.error(viaField(path, 'matrix'), 'one pod cannot fan out a matrix from results: its containers must be known before it starts');
+  const matrix = m && !matrixFromResults ? readMatrix(d, m, viaField(path, 'matrix')) : undefined;
   const name = str(d, t, 'name', path, true) ?? '';
   if (name !== '') checkLabel(d, name, viaField(path, 'name'));
   const taskRef = readTaskRef(d, t, path);
@@ -706,8 +724,31 @@ function readPipelineTask(d: DocSink, t: Raw, path: string, index: number, isFin
     index, isFinally, path, name, ...(displayName !== undefined ? { displayName } : {}),
     ...(taskRef ? { taskRef } : {}), ...(taskSpec ? { taskSpec } : {}),
     runAfter, params, workspaces, when, ...(timeoutMs !== undefined ? { timeoutMs } : {}), retries,
-    onError: onError === 'continue' ? 'continue' : 'stopAndFail', raw: t,
+    onError: onError === 'continue' ? 'continue' : 'stopAndFail', ...(matrix ? { matrix } : {}), raw: t,
   };
+}
+
+/** Reads `matrix`: params must be arrays (or a whole array reference), include params strings. */
+function readMatrix(d: DocSink, m: Raw, path: string): MatrixSpec {
+  checkFields(d, m, path, MATRIX);
+  const params = readParams(d, m, path);
+  for (const p of params) {
+    const v = p.value;
+    if (v === undefined || Array.isArray(v)) continue;
+    if (typeof v === 'string' && /^\$\(\s*params\.[^()\s]+\s*\)$/.test(v)) continue;
+    d.error(viaField(p.path, 'value'), `matrix param "${p.name}" must be an array (or a whole array param reference)`);
+  }
+  const include: MatrixInclude[] = objList(d, m, 'include', path).map(({ value: inc, path: ip }) => {
+    checkFields(d, inc, ip, MATRIX_INCLUDE);
+    const name = str(d, inc, 'name', ip);
+    const ps = readParams(d, inc, ip);
+    for (const p of ps) {
+      if (p.value !== undefined && typeof p.value !== 'string') d.error(viaField(p.path, 'value'), `matrix include param "${p.name}" must be a string`);
+    }
+    return { ...(name !== undefined ? { name } : {}), params: ps, path: ip };
+  });
+  if (params.length === 0 && include.length === 0) d.error(path, 'a matrix needs params or include');
+  return { params, include, path };
 }
 
 /** Reads a PipelineSpec at `path` of a document. */

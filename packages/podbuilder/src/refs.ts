@@ -29,9 +29,10 @@ export type TaskRef =
   | { readonly kind: 'result'; readonly task: string; readonly result: string }
   | { readonly kind: 'status'; readonly task: string }
   | { readonly kind: 'aggregate' }
+  | { readonly kind: 'matrix'; readonly task: string; readonly result?: string }
   | { readonly kind: 'other'; readonly task: string };
 
-/** Parses `tasks.a.results.r[*]`, `tasks.a.status`, `tasks.status`. */
+/** Parses `tasks.a.results.r[*]`, `tasks.a.status`, `tasks.a.matrix.length`, `tasks.a.matrix.r.length`, `tasks.status`. */
 export function parseTaskRef(ref: string): TaskRef | undefined {
   if (ref === 'tasks.status') return { kind: 'aggregate' };
   const m = /^tasks\.([^.[\]]+)\.(.*)$/.exec(ref);
@@ -41,6 +42,9 @@ export function parseTaskRef(ref: string): TaskRef | undefined {
   if (rest === 'status' || rest === 'reason') return { kind: 'status', task };
   const r = /^results\.([^.[\]]+)/.exec(rest);
   if (r) return { kind: 'result', task, result: r[1] ?? '' };
+  if (rest === 'matrix.length') return { kind: 'matrix', task };
+  const ml = /^matrix\.([^.[\]]+)\.length$/.exec(rest);
+  if (ml) return { kind: 'matrix', task, result: ml[1] ?? '' };
   return { kind: 'other', task };
 }
 
