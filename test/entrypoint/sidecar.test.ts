@@ -2,13 +2,15 @@
 import * as fs from 'node:fs';
 import type { PlanProbe } from '@pipod/plan';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { grpcHealthRequest, grpcHealthStatus } from '@pipod/entrypoint';
 import { buildBundle, eventsOf, makePlan, runPlan, sidecar } from './harness.ts';
 
 beforeAll(async () => {
   await buildBundle();
 }, 60_000);
 
-const timing = { initialDelayMs: 0, periodMs: 50, timeoutMs: 500, failureThreshold: 3, successThreshold: 1 };
+// Readiness is fatal after failureThreshold too (a sidecar never ready fails its task), so allow slow starts.
+const timing = { initialDelayMs: 0, periodMs: 50, timeoutMs: 500, failureThreshold: 40, successThreshold: 1 };
 const port = (): number => 20000 + Math.floor(Math.random() * 20000);
 
 describe('sidecars', () => {
@@ -69,7 +71,7 @@ describe('sidecars and the run ending', () => {
   it('a pipeline sidecar that never gets ready does not outlive the pipeline timeout', async () => {
     const plan = makePlan({
       timeouts: { pipelineMs: 500 },
-      sidecars: [sidecar('never', 'run-never', ['sleep', '30'], { readinessProbe: { ...timing, handler: { kind: 'exec', command: ['false'] } } })],
+      sidecars: [sidecar('never', 'run-never', ['sleep', '30'], { readinessProbe: { ...timing, failureThreshold: 1000, handler: { kind: 'exec', command: ['false'] } } })],
       tasks: [{ name: 't', steps: [{ name: 's', script: 'true' }] }],
     });
     const { summary, wrappers } = await runPlan(plan);
@@ -77,5 +79,75 @@ describe('sidecars and the run ending', () => {
     expect(summary.tasks.t).toMatchObject({ status: 'Skipped', reason: 'PipelineTimedOutSkip' });
     expect(summary.durationMs).toBeLessThan(5000);
     expect(wrappers.get('run-never')?.code).toBe(0);
+  });
+});
+
+// A gRPC health server in a sidecar: SERVING for "db", NOT_SERVING for anything else.
+const GRPC_SERVER = (p: number): string => `
+const h2 = require('http2');
+setTimeout(() => h2.createServer().on('stream', (st, hd) => {
+  const parts = [];
+  st.on('data', (c) => parts.push(c));
+  st.on('end', () => {
+    const body = Buffer.concat(parts);
+    const svc = body.length > 7 ? body.subarray(7).toString() : '';
+    const ok = hd[':path'] === '/grpc.health.v1.Health/Check' && svc === 'db';
+    st.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    st.once('wantTrailers', () => st.sendTrailers({ 'grpc-status': '0' }));
+    st.end(Buffer.from([0, 0, 0, 0, 2, 8, ok ? 1 : 2]));
+  });
+}).listen(${p}), 200);`;
+
+describe('grpc probes and sidecars failing', () => {
+  it('encodes the health request and decodes the response by hand', () => {
+    expect([...grpcHealthRequest('')]).toEqual([0, 0, 0, 0, 0]);
+    expect([...grpcHealthRequest('db')]).toEqual([0, 0, 0, 0, 4, 0x0a, 2, 0x64, 0x62]);
+    expect(grpcHealthRequest('x'.repeat(200)).subarray(0, 8)).toEqual(Buffer.from([0, 0, 0, 0, 203, 0x0a, 0xc8, 0x01]));
+    expect(grpcHealthStatus(Buffer.from([0, 0, 0, 0, 2, 8, 1]))).toBe(1);
+    expect(grpcHealthStatus(Buffer.from([0, 0, 0, 0, 0]))).toBe(0);
+    expect(grpcHealthStatus(Buffer.from([0, 0, 0, 0, 5, 0x12, 1, 0x41, 8, 2]))).toBe(2);
+  });
+
+  it('a grpc readiness probe passes on SERVING and fails the task with the status after failureThreshold', async () => {
+    const p = port();
+    const node = process.execPath;
+    const good = makePlan({
+      tasks: [{
+        name: 't',
+        sidecars: [sidecar('g', 't-g', [node, '-e', GRPC_SERVER(p)], { readinessProbe: { ...timing, handler: { kind: 'grpc', port: p, service: 'db' } } })],
+        steps: [{ name: 's', script: 'true' }],
+      }],
+    });
+    const ok = await runPlan(good);
+    expect(ok.summary.status).toBe('Succeeded');
+    expect(eventsOf(ok.events, 'sidecar.ready')[0]).toMatchObject({ sidecar: 'g' });
+    const q = port();
+    const bad = makePlan({
+      tasks: [{
+        name: 't',
+        sidecars: [sidecar('g', 't-g', [node, '-e', GRPC_SERVER(q)], { readinessProbe: { ...timing, failureThreshold: 8, handler: { kind: 'grpc', port: q, service: 'other' } } })],
+        steps: [{ name: 's', script: 'true' }],
+      }],
+    });
+    const ko = await runPlan(bad);
+    expect(ko.summary.tasks.t).toMatchObject({ status: 'Failed', reason: 'SidecarFailed' });
+    expect(eventsOf(ko.events, 'sidecar.failed')[0]).toMatchObject({ sidecar: 'g', reason: 'readinessProbe failed: grpc probe: service is NOT_SERVING (8 failures in a row)' });
+    expect(eventsOf(ko.events, 'step.started')).toHaveLength(0);
+  });
+
+  it('a sidecar that crashes while its task runs fails the task and stops its step', async () => {
+    const plan = makePlan({
+      tasks: [{
+        name: 't',
+        sidecars: [sidecar('crash', 't-crash', ['/bin/sh', '-c', 'sleep 0.4; exit 3'])],
+        steps: [{ name: 's', script: 'sleep 30' }],
+      }],
+      finally: [{ name: 'f', steps: [{ name: 's', script: 'true' }] }],
+    });
+    const { summary, events } = await runPlan(plan);
+    expect(summary.tasks.t).toMatchObject({ status: 'Failed', reason: 'SidecarFailed' });
+    expect(eventsOf(events, 'sidecar.failed')[0]).toMatchObject({ sidecar: 'crash', reason: 'exited with code 3 while the task ran' });
+    expect(summary.tasks.f).toMatchObject({ status: 'Succeeded' });
+    expect(summary.durationMs).toBeLessThan(10_000);
   });
 });

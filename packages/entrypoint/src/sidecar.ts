@@ -2,7 +2,7 @@
  * `sidecar <container>`: starts its process when the supervisor says so, runs
  * its startup and readiness probes itself with Kubernetes' timing fields,
  * writes the ready file, and stops the process (SIGTERM, grace, SIGKILL) when
- * its scope ends. gRPC probes are not implemented yet and fail clearly.
+ * its scope ends.
  */
 import type { DoneMessage, ExecutionPlan, PlanProbe, PlanSidecar, StartMessage } from '@pipod/plan';
 import { exists, mkdirp, readJson, sleep, writeAtomic, writeJson } from './io.ts';
@@ -57,13 +57,98 @@ export async function probeOnce(probe: PlanProbe, runner: Runner, env: Readonly<
       req.end();
     });
   }
-  return { ok: false, message: 'grpc probes are not supported yet by pipod' };
+  return grpcProbe(h.port, h.service ?? '', timeoutMs);
+}
+
+/** The gRPC health-check request: message `HealthCheckRequest { string service = 1; }`, length-prefixed. */
+export function grpcHealthRequest(service: string): Buffer {
+  const name = Buffer.from(service, 'utf8');
+  const fields: number[] = [];
+  if (name.length > 0) {
+    fields.push(0x0a); // field 1, wire type 2 (length-delimited)
+    for (let n = name.length; ; n >>>= 7) {
+      if (n < 0x80) { fields.push(n); break; }
+      fields.push((n & 0x7f) | 0x80);
+    }
+  }
+  const msg = Buffer.concat([Buffer.from(fields), name]);
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(msg.length, 1);
+  return Buffer.concat([head, msg]);
+}
+
+/** The `status` of a length-prefixed `HealthCheckResponse` (field 1, varint); 0 (UNKNOWN) when absent. */
+export function grpcHealthStatus(body: Buffer): number {
+  if (body.length < 5) return 0;
+  const msg = body.subarray(5, 5 + body.readUInt32BE(1));
+  let i = 0;
+  const varint = (): number => {
+    let v = 0;
+    for (let shift = 0; i < msg.length; shift += 7) {
+      const b = msg[i++] ?? 0;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    return v;
+  };
+  while (i < msg.length) {
+    const key = varint();
+    const wire = key & 7;
+    if (key >>> 3 === 1 && wire === 0) return varint();
+    if (wire === 0) varint();
+    else if (wire === 2) {
+      const n = varint();
+      i += n;
+    }
+    else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else break;
+  }
+  return 0;
+}
+
+const GRPC_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+
+/** One call of `grpc.health.v1.Health/Check` over cleartext HTTP/2, as the kubelet's grpc probe. */
+async function grpcProbe(port: number, service: string, timeoutMs: number): Promise<ProbeResult> {
+  const http2 = await import('node:http2');
+  return new Promise((resolve) => {
+    let settled = false;
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    const done = (r: ProbeResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      client.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => done({ ok: false, message: 'grpc probe timed out' }), timeoutMs);
+    client.once('error', (e) => done({ ok: false, message: `grpc probe: ${e.message}` }));
+    const req = client.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers' });
+    const chunks: Buffer[] = [];
+    let grpcStatus: string | undefined;
+    req.on('response', (h) => {
+      if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']);
+    });
+    req.on('trailers', (h) => {
+      if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']);
+    });
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('error', (e) => done({ ok: false, message: `grpc probe: ${e.message}` }));
+    req.on('end', () => {
+      if (grpcStatus !== undefined && grpcStatus !== '0') return done({ ok: false, message: `grpc probe: rpc failed with grpc-status ${grpcStatus}` });
+      const st = grpcHealthStatus(Buffer.concat(chunks));
+      done(st === 1 ? { ok: true } : { ok: false, message: `grpc probe: service is ${GRPC_STATUS[st] ?? String(st)}` });
+    });
+    req.end(grpcHealthRequest(service));
+  });
 }
 
 /**
  * Runs a probe until it succeeds `successThreshold` times in a row. With
- * `fatal` (startup probe) `failureThreshold` failures in a row give up;
- * a readiness probe keeps trying, as the kubelet does.
+ * `fatal`, `failureThreshold` failures in a row give up. The wrapper runs
+ * both probes fatal: a sidecar that never becomes ready must fail its task
+ * rather than hold it forever, as a kubelet's readiness probe would.
  */
 export async function probeUntil(probe: PlanProbe, runner: Runner, env: Readonly<Record<string, string>>, fatal: boolean, alive: () => boolean): Promise<ProbeResult> {
   await sleep(probe.initialDelayMs);
@@ -77,8 +162,7 @@ export async function probeUntil(probe: PlanProbe, runner: Runner, env: Readonly
       if (++ok >= Math.max(1, fatal ? 1 : probe.successThreshold)) return r;
     } else {
       ok = 0;
-      if (fatal && ++bad >= Math.max(1, probe.failureThreshold)) return r;
-      if (r.message.startsWith('grpc')) return r;
+      if (fatal && ++bad >= Math.max(1, probe.failureThreshold)) return { ok: false, message: `${r.message} (${bad} failures in a row)` };
     }
     await sleep(Math.max(10, probe.periodMs));
   }
@@ -127,6 +211,7 @@ export async function sidecarMode(deps: WrapperDeps, container: string): Promise
       current = proc;
       let ended = false;
       let stopped = false;
+      let probeFailure: string | undefined;
       const endP = proc.ended.then((e) => {
         ended = true;
         return e;
@@ -142,11 +227,13 @@ export async function sidecarMode(deps: WrapperDeps, container: string): Promise
         }
       });
       void (async () => {
-        for (const [probe, fatal] of [[sc?.startupProbe, true], [sc?.readinessProbe, false]] as const) {
+        for (const [probe, kind] of [[sc?.startupProbe, 'startupProbe'], [sc?.readinessProbe, 'readinessProbe']] as const) {
           if (probe === undefined) continue;
-          const r = await probeUntil(probe, runner, env, fatal, () => !ended && !stopped);
+          const r = await probeUntil(probe, runner, env, true, () => !ended && !stopped);
           if (!r.ok) {
-            process.stderr.write(`pipod sidecar ${container}: ${r.message}\n`);
+            if (stopped || ended) return;
+            probeFailure = `${kind} failed: ${r.message}`;
+            process.stderr.write(`pipod sidecar ${container}: ${probeFailure}\n`);
             stopped = true;
             stopProcess(proc, msg.graceMs);
             return;
@@ -160,7 +247,12 @@ export async function sidecarMode(deps: WrapperDeps, container: string): Promise
       const done: DoneMessage =
         end.kind === 'startFailed'
           ? { seq: msg.seq, exitCode: 127, reason: 'StartFailed', message: end.message, startedAt, finishedAt }
-          : { seq: msg.seq, exitCode: end.exitCode, ...(end.signal !== undefined ? { signal: end.signal } : {}), reason: stopped ? 'Stopped' : end.exitCode === 0 ? 'Completed' : 'Failed', startedAt, finishedAt };
+          : {
+            seq: msg.seq, exitCode: end.exitCode, ...(end.signal !== undefined ? { signal: end.signal } : {}),
+            reason: probeFailure !== undefined ? 'Failed' : stopped ? 'Stopped' : end.exitCode === 0 ? 'Completed' : 'Failed',
+            ...(probeFailure !== undefined ? { message: probeFailure } : !stopped ? { message: `exited with code ${end.exitCode}${end.signal !== undefined ? ` (${end.signal})` : ''}` } : {}),
+            startedAt, finishedAt,
+          };
       writeJson(layout.doneFile(container, msg.seq), done);
       proc.reapLeftovers();
       seq = wake.seq + 1;

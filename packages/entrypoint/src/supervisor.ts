@@ -42,7 +42,7 @@ export interface SupervisorDeps {
 }
 
 /** Why a running task was stopped from outside its steps. */
-type StopReason = 'TaskRunTimeout' | 'PipelineRunTimeout' | 'Cancelled';
+type StopReason = 'TaskRunTimeout' | 'PipelineRunTimeout' | 'Cancelled' | 'SidecarFailed';
 
 type Phase = 'dag' | 'finally';
 
@@ -385,16 +385,11 @@ export class Supervisor {
       if (rec.stopReason !== undefined) [status, reason] = stopOutcome(rec.stopReason);
       else reason = 'SidecarFailed';
     } else {
-      for (let attempt = 0; attempt <= task.retries; attempt++) {
-        if (attempt > 0) {
-          this.emit({ type: 'task.retrying', time: iso(clock.now()), task: task.name, attempt, reason });
-          if (rec.stopReason === 'TaskRunTimeout') rec.stopReason = undefined;
-        }
-        rec.attempts = attempt + 1;
-        this.clearAttempt(task);
-        [status, reason] = await this.runAttempt(rec, attempt);
-        if (status === 'Succeeded') break;
-        if (rec.stopReason !== undefined && rec.stopReason !== 'TaskRunTimeout') break;
+      const watch = this.watchSidecars(rec, sidecars.started);
+      try {
+        [status, reason] = await this.runAttempts(rec);
+      } finally {
+        watch.stop();
       }
     }
     const read = this.readResults(task);
@@ -405,6 +400,46 @@ export class Supervisor {
     }
     await this.stopSidecars(sidecars.started);
     this.finishTask(rec, status, reason);
+  }
+
+  private async runAttempts(rec: TaskRec): Promise<[TaskStatus, string]> {
+    const { clock } = this.deps;
+    const task = rec.task;
+    let status: TaskStatus = 'Failed';
+    let reason = 'Failed';
+    for (let attempt = 0; attempt <= task.retries; attempt++) {
+      if (attempt > 0) {
+        this.emit({ type: 'task.retrying', time: iso(clock.now()), task: task.name, attempt, reason });
+        if (rec.stopReason === 'TaskRunTimeout') rec.stopReason = undefined;
+      }
+      rec.attempts = attempt + 1;
+      this.clearAttempt(task);
+      [status, reason] = await this.runAttempt(rec, attempt);
+      if (status === 'Succeeded') break;
+      if (rec.stopReason !== undefined && rec.stopReason !== 'TaskRunTimeout') break;
+    }
+    return [status, reason];
+  }
+
+  /**
+   * A task's sidecar that ends while the task runs fails the task
+   * (`SidecarFailed`): its steps rely on it. Ends after `stop()` are the
+   * scope ending and are ignored.
+   */
+  private watchSidecars(rec: TaskRec, runs: readonly SidecarRun[]): { stop(): void } {
+    const { layout, waiter, clock } = this.deps;
+    let stopped = false;
+    if (runs.length === 0) return { stop: () => undefined };
+    const byDone = new Map(runs.map((r) => [layout.doneFile(r.sidecar.container, r.seq), r] as const));
+    void waiter.anyOf([...byDone.keys()]).then((hit) => {
+      if (stopped || rec.state !== 'running' || rec.stopReason !== undefined) return;
+      const run = byDone.get(hit);
+      if (run === undefined) return;
+      const why = readJson<DoneMessage>(hit)?.message ?? 'ended';
+      this.emit({ type: 'sidecar.failed', time: iso(clock.now()), task: rec.task.name, sidecar: run.sidecar.name, container: run.sidecar.container, reason: `${why} while the task ran` });
+      this.stopTask(rec, 'SidecarFailed');
+    });
+    return { stop: () => { stopped = true; } };
   }
 
   private clearAttempt(task: PlanTask): void {
@@ -693,5 +728,6 @@ export class Supervisor {
 function stopOutcome(why: StopReason): [TaskStatus, string] {
   if (why === 'Cancelled') return ['Cancelled', 'TaskRunCancelled'];
   if (why === 'TaskRunTimeout') return ['TimedOut', 'TaskRunTimeout'];
+  if (why === 'SidecarFailed') return ['Failed', 'SidecarFailed'];
   return ['TimedOut', 'PipelineRunTimeout'];
 }
