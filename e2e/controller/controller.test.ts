@@ -155,6 +155,19 @@ describe.skipIf(problem !== undefined)('pipod controller on a real cluster', () 
     expect(succeeded(trs['always'])).toMatchObject({ status: 'True', reason: 'Succeeded' });
   });
 
+  it('StoppedRunFinally: the running task finishes with its result, finally runs, the run ends Cancelled', async () => {
+    await kube.createCustom(RESOURCES.pipelineRuns, NS, runBody('stop-finally', 'e2e-slow', { params: [{ name: 'seconds', value: '10' }] }));
+    await waitTaskRunning('stop-finally', 'wait');
+    await kube.patchCustom(RESOURCES.pipelineRuns, NS, 'stop-finally', [{ op: 'add', path: '/spec/status', value: 'StoppedRunFinally' }]);
+    const done = await waitDone(kube, RESOURCES.pipelineRuns, NS, 'stop-finally', 120_000);
+    expect(succeeded(done)).toMatchObject({ status: 'False', reason: 'Cancelled' });
+    const trs = byTask(await taskRuns('stop-finally'));
+    expect(succeeded(trs['wait'])).toMatchObject({ status: 'True', reason: 'Succeeded' });
+    const results = ((trs['wait']?.status as Rec | undefined)?.['results'] ?? []) as { name: string; value: unknown }[];
+    expect(results.map((r) => [r.name, r.value])).toEqual([['done', 'yes']]);
+    expect(succeeded(trs['always'])).toMatchObject({ status: 'True', reason: 'Succeeded' });
+  });
+
   it('Cancelled: stops at once, finally does not run', async () => {
     await kube.createCustom(RESOURCES.pipelineRuns, NS, runBody('cancel-now', 'e2e-slow', { params: [{ name: 'seconds', value: '300' }] }));
     await waitTaskRunning('cancel-now', 'wait');

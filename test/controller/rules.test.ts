@@ -34,7 +34,7 @@ describe('cancelRequest', () => {
   it.each([
     ['PipelineRun', { status: 'Cancelled' }, 'Cancelled', 'immediate'],
     ['PipelineRun', { status: 'CancelledRunFinally' }, 'CancelledRunFinally', 'graceful'],
-    ['PipelineRun', { status: 'StoppedRunFinally' }, 'StoppedRunFinally', 'graceful'],
+    ['PipelineRun', { status: 'StoppedRunFinally' }, 'StoppedRunFinally', 'stop'],
     ['PipelineRun', { status: 'PipelineRunPending' }, undefined, undefined],
     ['PipelineRun', {}, undefined, undefined],
     ['CustomRun', { status: 'RunCancelled' }, 'Cancelled', 'immediate'],

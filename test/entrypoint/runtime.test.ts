@@ -367,6 +367,26 @@ describe('cancel', () => {
     expect(summary.tasks.f?.status).toBe('Succeeded');
   });
 
+  it('stop (StoppedRunFinally): running tasks finish, no new ones start, finally runs', async () => {
+    const plan = makePlan({
+      tasks: [
+        { name: 'long', results: [{ name: 'done', type: 'string' }], steps: [{ name: 's', script: `touch $PIPOD_ROOT/started; sleep 1; printf yes > ${res('long', 'done')}` }] },
+        { name: 'next', dependsOn: ['long'], steps: [{ name: 's', script: 'true' }] },
+      ],
+      finally: [{ name: 'f', steps: [{ name: 's', script: 'true' }] }],
+    });
+    const r = await startRun(plan);
+    await waitForFile(`${r.root}/started`);
+    fs.writeFileSync(`${r.layout.cancelFile}.tmp`, 'stop');
+    fs.renameSync(`${r.layout.cancelFile}.tmp`, r.layout.cancelFile);
+    const { summary, supervisor } = await r.finished();
+    expect(supervisor.code).toBe(1);
+    expect(summary.status).toBe('Cancelled');
+    expect(summary.tasks.long).toMatchObject({ status: 'Succeeded', results: { done: 'yes' } });
+    expect(summary.tasks.next).toMatchObject({ status: 'Skipped', reason: 'GracefullyStoppedSkip' });
+    expect(summary.tasks.f?.status).toBe('Succeeded');
+  });
+
   it('immediate: stops everything and runs no finally', async () => {
     const plan = makePlan({
       tasks: [{ name: 'long', steps: [{ name: 's', script: 'touch $PIPOD_ROOT/started; sleep 5' }] }],

@@ -20,7 +20,7 @@ import {
 import {
   EMPTY_RUN, type RunContext, type RunState, applyEvent, customRunStatus, foldEvents, isDone, parseEventLine, pipelineRunStatus, podFailureApplies, taskRunStatus,
 } from './status.ts';
-import type { RunEvent } from '@pipod/plan';
+import type { CancelMode, RunEvent } from '@pipod/plan';
 
 /** Which run kinds the controller reconciles. */
 export type RunKind = 'PipelineRun' | 'CustomRun';
@@ -483,7 +483,7 @@ export class Controller {
   }
 
   /** Writes `/pipod/run/cancel` inside the pod with the pod's own node (the step images need no shell). */
-  private async deliverCancel(t: Tracker, pod: V1Pod, content: 'graceful' | 'immediate'): Promise<void> {
+  private async deliverCancel(t: Tracker, pod: V1Pod, content: CancelMode): Promise<void> {
     const podName = pod.metadata?.name ?? '';
     const mark = `${podName}:${content}`;
     if (t.cancelDelivered === mark) return;

@@ -2,7 +2,7 @@
  * Small pure decisions of the reconciler: which objects are ours, what they
  * ask for, deterministic names, and the objects we create. Table-tested.
  */
-import { Layout, dnsLabel } from '@pipod/plan';
+import { Layout, dnsLabel, type CancelMode } from '@pipod/plan';
 import type { KObject } from './kube.ts';
 import type { CancelRequest } from './status.ts';
 
@@ -56,9 +56,9 @@ export function cancelRequest(kind: 'PipelineRun' | 'CustomRun', spec: Readonly<
   return s === 'Cancelled' || s === 'CancelledRunFinally' || s === 'StoppedRunFinally' ? s : undefined;
 }
 
-/** What the supervisor's cancel file gets: Tekton's graceful kinds let finally run. */
-export function cancelFileContent(c: CancelRequest): 'graceful' | 'immediate' {
-  return c === 'Cancelled' ? 'immediate' : 'graceful';
+/** What the supervisor's cancel file gets for each of Tekton's cancel requests. */
+export function cancelFileContent(c: CancelRequest): CancelMode {
+  return c === 'Cancelled' ? 'immediate' : c === 'StoppedRunFinally' ? 'stop' : 'graceful';
 }
 
 /**
@@ -66,7 +66,7 @@ export function cancelFileContent(c: CancelRequest): 'graceful' | 'immediate' {
  * supervisor container) with the pod's own node: no shell is needed in any
  * image, and write-then-rename means the supervisor never reads half a word.
  */
-export function cancelExecCommand(mode: 'graceful' | 'immediate', layout: Layout = new Layout()): string[] {
+export function cancelExecCommand(mode: CancelMode, layout: Layout = new Layout()): string[] {
   const script = `const fs=require('fs');const p=${JSON.stringify(layout.cancelFile)};fs.mkdirSync(require('path').dirname(p),{recursive:true});fs.writeFileSync(p+'.tmp',${JSON.stringify(mode)});fs.renameSync(p+'.tmp',p)`;
   return [layout.loader, '--library-path', layout.libDir, layout.node, '-e', script];
 }

@@ -2,7 +2,7 @@
  * Tekton's pure scheduling rules, kept apart from I/O so they read like the
  * spec: status variables, when expressions, skip reasons, result parsing.
  */
-import { findRefs, substitute, substituteArgs, type ParamValue, type PlanResultDecl, type PlanTask, type PlanWhen, type Resolver, type TaskStatus } from '@pipod/plan';
+import { findRefs, substitute, substituteArgs, type CancelMode, type ParamValue, type PlanResultDecl, type PlanTask, type PlanWhen, type Resolver, type TaskStatus } from '@pipod/plan';
 
 /**
  * Why a task did not run, named after Tekton's `SkippingReason` constants
@@ -14,6 +14,7 @@ export type SkipReason =
   | 'ParentTasksSkip'
   | 'StoppingSkip'
   | 'GracefullyCancelledSkip'
+  | 'GracefullyStoppedSkip'
   | 'MissingResultsSkip'
   | 'PipelineTimedOutSkip'
   | 'TasksTimedOutSkip'
@@ -116,4 +117,13 @@ export function parseResult(decl: PlanResultDecl, text: string): ParsedResult {
     return { ok: true, value: v as Record<string, string> };
   }
   return { ok: false, message: `result "${decl.name}" is declared object but is not a JSON object of strings` };
+}
+
+/** Order in which a later cancel request may escalate an earlier one. */
+export const CANCEL_STRENGTH: Readonly<Record<CancelMode, number>> = { stop: 0, graceful: 1, immediate: 2 };
+
+/** Reads the cancel file's content; anything unknown is a graceful cancel. */
+export function cancelKind(text: string): CancelMode {
+  const t = text.trim();
+  return t === 'stop' || t === 'immediate' ? t : 'graceful';
 }

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import {
+  type CancelMode,
   stringify,
   substitute,
   substituteArgs,
@@ -28,7 +29,7 @@ import {
   PLAN_API_VERSION,
 } from '@pipod/plan';
 import { ageMs, mkdirp, readJson, readText, touch, writeAtomic, writeJson, type Clock, type Waiter } from './io.ts';
-import { aggregateStatus, consumedResults, parseResult, taskStatusVar, whenHolds, type SkipReason } from './rules.ts';
+import { CANCEL_STRENGTH, aggregateStatus, cancelKind, consumedResults, parseResult, taskStatusVar, whenHolds, type SkipReason } from './rules.ts';
 import { DEFAULT_SHEBANG } from './step.ts';
 import { UsageError } from './errors.ts';
 
@@ -90,7 +91,8 @@ export class Supervisor {
   private readonly recs = new Map<string, TaskRec>();
   private readonly seqs = new Map<string, number>();
   private readonly released = new Set<string>();
-  private cancel?: 'graceful' | 'immediate';
+  /** `stop` (StoppedRunFinally) lets running tasks finish; `graceful` stops them; both run finally. */
+  private cancel?: CancelMode;
   private pipelineTimedOut = false;
   private tasksTimedOut = false;
   private finallyTimedOut = false;
@@ -135,7 +137,7 @@ export class Supervisor {
     }
     const pipelineSidecars = await this.startSidecars(this.plan.sidecars, undefined, undefined);
     if (pipelineSidecars.failed !== undefined) {
-      const why: SkipReason = this.cancel === 'immediate' ? 'PipelineRunCancelled' : this.pipelineTimedOut ? 'PipelineTimedOutSkip' : this.cancel === 'graceful' ? 'GracefullyCancelledSkip' : 'ParentTasksSkip';
+      const why: SkipReason = this.cancel === 'immediate' ? 'PipelineRunCancelled' : this.pipelineTimedOut ? 'PipelineTimedOutSkip' : this.cancel === 'graceful' ? 'GracefullyCancelledSkip' : this.cancel === 'stop' ? 'GracefullyStoppedSkip' : 'ParentTasksSkip';
       for (const r of this.recs.values()) this.markSkipped(r, why);
     }
     await this.runPhase('dag');
@@ -207,16 +209,20 @@ export class Supervisor {
 
   private async watchCancel(): Promise<void> {
     const { layout, waiter } = this.deps;
-    const read = (): string | undefined => {
+    const read = (): CancelMode | undefined => {
       const t = readText(layout.cancelFile);
-      return t === undefined ? undefined : t.trim() || 'graceful';
+      return t === undefined ? undefined : cancelKind(t);
     };
-    const first = await waiter.until([layout.runDir], (n) => n === 'cancel', read);
-    if (this.isOver()) return;
-    this.applyCancel(first === 'immediate' ? 'immediate' : 'graceful');
-    if (this.cancel === 'graceful') {
-      await waiter.until([layout.runDir], (n) => n === 'cancel', () => (read() === 'immediate' ? true : undefined));
-      if (!this.isOver()) this.applyCancel('immediate');
+    // A later, stronger request escalates: stop → graceful → immediate.
+    let kind = await waiter.until([layout.runDir], (n) => n === 'cancel', read);
+    while (!this.isOver()) {
+      this.applyCancel(kind);
+      if (kind === 'immediate') return;
+      const current = kind;
+      kind = await waiter.until([layout.runDir], (n) => n === 'cancel', () => {
+        const k = read();
+        return k !== undefined && CANCEL_STRENGTH[k] > CANCEL_STRENGTH[current] ? k : undefined;
+      });
     }
   }
 
@@ -225,15 +231,17 @@ export class Supervisor {
   }
 
   /** Cancels from outside the file protocol (SIGTERM on pod deletion behaves as an immediate cancel). */
-  requestCancel(kind: 'graceful' | 'immediate'): void {
-    if (!this.isOver() && this.cancel !== 'immediate') this.applyCancel(kind);
+  requestCancel(kind: CancelMode): void {
+    if (!this.isOver() && (this.cancel === undefined || CANCEL_STRENGTH[kind] > CANCEL_STRENGTH[this.cancel])) this.applyCancel(kind);
   }
 
-  private applyCancel(kind: 'graceful' | 'immediate'): void {
+  private applyCancel(kind: CancelMode): void {
     this.cancel = kind;
-    for (const f of this.runStop) f();
-    for (const r of this.recs.values()) {
-      if (kind === 'immediate' || r.phase === 'dag') this.stopTask(r, 'Cancelled');
+    if (kind !== 'stop') {
+      for (const f of this.runStop) f();
+      for (const r of this.recs.values()) {
+        if (kind === 'immediate' || r.phase === 'dag') this.stopTask(r, 'Cancelled');
+      }
     }
     this.notify();
   }
@@ -263,6 +271,7 @@ export class Supervisor {
     if (rec.phase === 'dag') {
       // A cancel or timeout also fails the tasks it stopped; name the cause, not the symptom.
       if (this.cancel === 'graceful') return 'GracefullyCancelledSkip';
+      if (this.cancel === 'stop') return 'GracefullyStoppedSkip';
       if (this.tasksTimedOut) return 'TasksTimedOutSkip';
       if ([...this.recs.values()].some((r) => this.failedForStopping(r))) return 'StoppingSkip';
       for (const d of rec.task.dependsOn) {

@@ -91,3 +91,11 @@ export type RunEvent =
   | { readonly type: 'sidecar.failed'; readonly time: string; readonly task?: string; readonly sidecar: string; readonly container: string; readonly reason: string }
   | { readonly type: 'run.finished'; readonly time: string; readonly summary: RunSummary };
 
+
+/**
+ * What the cancel file (`Layout.cancelFile`) asks for: `stop` (Tekton's
+ * StoppedRunFinally: running tasks finish, finally runs), `graceful`
+ * (CancelledRunFinally: running tasks stop, finally runs) or `immediate`
+ * (Cancelled: everything stops, no finally).
+ */
+export type CancelMode = 'stop' | 'graceful' | 'immediate';
