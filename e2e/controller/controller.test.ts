@@ -197,6 +197,14 @@ describe.skipIf(problem !== undefined)('pipod controller on a real cluster', () 
     expect(succeeded(byTask(await taskRuns('pod-deleted'))['wait'])?.status).toBe('False');
   });
 
+  it('a step image that cannot be pulled fails the run PodStartFailed at once and removes the pod', async () => {
+    const run = await kube.createCustom(RESOURCES.pipelineRuns, NS, runBody('bad-image', 'e2e-bad-image'));
+    const done = await waitDone(kube, RESOURCES.pipelineRuns, NS, 'bad-image', 120_000);
+    expect(succeeded(done)).toMatchObject({ status: 'False', reason: 'PodStartFailed' });
+    expect(succeeded(done)?.message ?? '').toMatch(/broken-never: (ErrImagePull|ImagePullBackOff)/);
+    await waitFor('the pod removed', async () => ((await podsOf(run.metadata?.uid ?? '')).length === 0 ? true : undefined), 60_000);
+  });
+
   it('a controller killed mid-run resumes: one pod, no duplicate TaskRuns, results kept', async () => {
     const run = await kube.createCustom(RESOURCES.pipelineRuns, NS, runBody('restart', 'e2e-slow', { params: [{ name: 'seconds', value: '25' }] }));
     await waitTaskRunning('restart', 'wait');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { podForCluster, startFailure } from '../../packages/cli/src/runtime/kubernetes.ts';
+import { startFailure } from '@pipod/controller';
+import { podForCluster } from '../../packages/cli/src/runtime/kubernetes.ts';
 
 describe('podForCluster', () => {
   const pod = {

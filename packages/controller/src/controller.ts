@@ -15,7 +15,7 @@ import { Metrics } from './metrics.ts';
 import {
   ANNOTATION_TASKS, FLAGS_CONFIGMAP, LABEL_MANAGED, LABEL_RUN_KIND, LABEL_RUN_NAME, LABEL_RUN_UID, type TaskShape,
   cancelExecCommand, cancelFileContent, cancelRequest, flagEnabled, isDelegatedPipelineRun, isPipodCustomRun, pipelineRunForCustomRun,
-  podFailure, podName as podNameFor, taskRunName, taskRunObject,
+  podFailure, podName as podNameFor, startFailure, taskRunName, taskRunObject,
 } from './rules.ts';
 import {
   EMPTY_RUN, type RunContext, type RunState, applyEvent, customRunStatus, foldEvents, isDone, parseEventLine, pipelineRunStatus, podFailureApplies, taskRunStatus,
@@ -338,6 +338,14 @@ export class Controller {
       // A deleted or evicted pod fails the run even when its supervisor managed to report (SIGTERM reads as a cancel).
       if (deleting) failure = podFailure(pod, true, now);
       else if (!t.state.summary || pod.status?.reason === 'Evicted') failure = podFailure(pod, false, now);
+    } else if (!t.state.summary) {
+      // An image that cannot be pulled (or a container that cannot be created) never fixes itself: fail now, as Tekton does.
+      const stuck = startFailure(pod);
+      if (stuck !== undefined) {
+        failure = { reason: 'PodStartFailed', message: `the run's pod cannot start: ${stuck}`, time: now };
+        // Its other containers would otherwise wait until the pod's deadline.
+        await orNotFound(this.kube.deletePod(namespace, podName, 0));
+      }
     }
     const ctx: RunContext = { ...(cancel ? { cancel } : {}), ...(failure ? { podFailure: failure } : {}), ...(typeof status['startTime'] === 'string' ? { startTime: status['startTime'] } : {}) };
     if (t.state.summary || failure) await this.finish(t, run, attempt, ctx);

@@ -3,6 +3,7 @@
  * ask for, deterministic names, and the objects we create. Table-tested.
  */
 import { Layout, dnsLabel, type CancelMode } from '@pipod/plan';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { KObject } from './kube.ts';
 import type { CancelRequest } from './status.ts';
 
@@ -89,6 +90,22 @@ export function podFailure(pod: { status?: { phase?: string; reason?: string; me
   if (st.reason === 'Evicted') return { reason: 'PodEvicted', message: `the run's pod was evicted: ${st.message ?? ''}`.trim(), time: now };
   if (st.reason === 'DeadlineExceeded') return { reason: 'PipelineRunTimeout', message: 'the run\'s pod exceeded its activeDeadlineSeconds', time: now };
   return { reason: 'PodFailed', message: `the run's pod ended (${st.phase}${st.reason ? `, ${st.reason}` : ''}) without a run summary`, time: now };
+}
+
+/** Container waiting reasons that will not fix themselves: fail the start at once. */
+const FATAL_WAITING = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'ErrImageNeverPull']);
+
+/** Why a pod cannot start, from its status, or undefined while it still may. */
+export function startFailure(pod: V1Pod): string | undefined {
+  const st = pod.status;
+  if (st?.phase === 'Failed') return `pod failed${st.reason ? ` (${st.reason})` : ''}${st.message ? `: ${st.message}` : ''}`;
+  for (const c of [...(st?.initContainerStatuses ?? []), ...(st?.containerStatuses ?? [])]) {
+    const w = c.state?.waiting;
+    if (w?.reason && FATAL_WAITING.has(w.reason)) return `container ${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`;
+    const term = c.state?.terminated;
+    if (term && (st?.initContainerStatuses ?? []).includes(c) && term.exitCode !== 0) return `init container ${c.name} exited ${term.exitCode}${term.message ? `: ${term.message}` : ''}`;
+  }
+  return undefined;
 }
 
 /** Parses a Go duration as Tekton writes timeouts (`1h2m3s`, `90s`, `500ms`, `0`) into milliseconds. */

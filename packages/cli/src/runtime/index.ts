@@ -5,7 +5,7 @@ import { PodmanRuntime, type PodmanOptions } from './podman.ts';
 import type { Runtime } from './types.ts';
 
 export * from './types.ts';
-export { KubernetesRuntime, podForCluster, startFailure, type KubernetesOptions } from './kubernetes.ts';
+export { KubernetesRuntime, podForCluster, type KubernetesOptions } from './kubernetes.ts';
 export { PodmanRuntime, defaultRunRoot, containerOwners, cleanStderr, staleRuntimeImageWarning, ENTRYPOINT_LABEL } from './podman.ts';
 export { toPodmanPod, uniquePodName, parseImageMap, mapImage } from './podman-pod.ts';
 export { parseEventLine, progressLine, summaryText, formatDuration, syntheticSummary } from './events.ts';

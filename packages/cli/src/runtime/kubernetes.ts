@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type ExecutionPlan, PipodError, type RunEvent, type RunSummary, SUPERVISOR_CONTAINER, dnsLabel } from '@pipod/plan';
-import { Kube, cancelExecCommand, isStatus, orNotFound, parseEventLine } from '@pipod/controller';
+import { Kube, cancelExecCommand, isStatus, orNotFound, parseEventLine, startFailure } from '@pipod/controller';
 import type { V1Pod } from '@kubernetes/client-node';
 import { syntheticSummary } from './events.ts';
 import { containerOwners } from './podman.ts';
@@ -28,23 +28,7 @@ export interface KubernetesOptions {
   readonly kube?: Kube;
 }
 
-/** Container waiting reasons that will not fix themselves: fail the start at once. */
-const FATAL_WAITING = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'ErrImageNeverPull']);
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Why a pod cannot start, from its status, or undefined while it still may. */
-export function startFailure(pod: V1Pod): string | undefined {
-  const st = pod.status;
-  if (st?.phase === 'Failed') return `pod failed${st.reason ? ` (${st.reason})` : ''}${st.message ? `: ${st.message}` : ''}`;
-  for (const c of [...(st?.initContainerStatuses ?? []), ...(st?.containerStatuses ?? [])]) {
-    const w = c.state?.waiting;
-    if (w?.reason && FATAL_WAITING.has(w.reason)) return `container ${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`;
-    const term = c.state?.terminated;
-    if (term && (st?.initContainerStatuses ?? []).includes(c) && term.exitCode !== 0) return `init container ${c.name} exited ${term.exitCode}${term.message ? `: ${term.message}` : ''}`;
-  }
-  return undefined;
-}
 
 /** True once the supervisor container has started (running or already ended), so its log can be read. */
 function supervisorStarted(pod: V1Pod): boolean {
