@@ -2,6 +2,7 @@
 # Builds the local images the e2e tests and examples use, when missing:
 #   localhost/pipod-test/debian:bookworm  debootstrap --variant=minbase (tarball cached by release)
 #   localhost/pipod-test/busybox:latest   busybox-static only: no libc, no Node
+#   localhost/pipod-test/postgres:15      the debian image + Debian's postgresql-15 (apt, host network), committed
 # Usage: scripts/test-images.sh [--force]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -62,5 +63,28 @@ busybox_image() {
   echo "image $name: built from busybox-static"
 }
 
+# Debian's PostgreSQL on top of the debian image: apt-get inside a container on the host's network
+# (the mirror apt already reaches), then `podman commit`. Cached as an image.
+postgres_image() {
+  local name="localhost/pipod-test/postgres:15" base="localhost/pipod-test/debian:$release" c
+  if [[ $force == 0 ]] && have "$name"; then echo "image $name: present"; return; fi
+  c="pipod-build-postgres-$$"
+  podman rm -f "$c" >/dev/null 2>&1 || true
+  podman run --name "$c" --network host "$base" sh -c '
+    set -e
+    printf "Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n" "$0" "$1" >/etc/apt/sources.list.d/pipod.sources
+    rm -f /etc/apt/sources.list
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-15 postgresql-client-15
+    rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+    mkdir -p /var/run/postgresql && chown postgres:postgres /var/run/postgresql
+  ' "$(mirror)" "$release" >"$cache/postgres-build.log" 2>&1 || {
+    tail -n 20 "$cache/postgres-build.log" >&2; podman rm -f "$c" >/dev/null; exit 1; }
+  podman commit -q --change "$PATH_ENV:/usr/lib/postgresql/15/bin" "$c" "$name" >/dev/null
+  podman rm -f "$c" >/dev/null
+  echo "image $name: built from $base with Debian's postgresql-15"
+}
+
 debian_image
 busybox_image
+postgres_image
