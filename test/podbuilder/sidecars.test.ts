@@ -112,3 +112,28 @@ describe('pipeline-level and run-added sidecars', () => {
     expect(r.plan.tasks[0]?.sidecars.map((s) => [s.name, s.image, s.terminationGraceMs])).toEqual([['pg', 'other', 3000], ['extra', 'busybox', 3000]]);
   });
 });
+
+describe('TEP-0126 sidecars through the pipod.dev/task-sidecars annotation', () => {
+  const annotated = (value: string): string => `apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: r
+  annotations:
+    pipod.dev/task-sidecars: '${value}'
+spec:
+  pipelineRef: {name: pl}
+`;
+  it('adds sidecars to the named task, as taskRunSpecs[].sidecars would', () => {
+    const r = build([{ name: 'a.yaml', text: PLAIN }, { name: 'b.yaml', text: pipeline(task('a', 'plain')) }, { name: 'c.yaml', text: annotated('{"a": [{"name": "db", "image": "postgres", "command": ["postgres"]}]}') }]);
+    if (r.kind !== 'ok') throw new Error(JSON.stringify(r.errors));
+    expect(r.plan.tasks[0]?.sidecars.map((s) => [s.name, s.container, s.command])).toEqual([['db', 'a-db', ['postgres']]]);
+  });
+
+  it('names an unknown task and a task given sidecars both ways', () => {
+    const docs = [PLAIN, pipeline(task('a', 'plain')), `${annotated('{"nope": [], "a": [{"name": "x", "image": "i", "command": ["x"]}]}')}  taskRunSpecs:\n    - pipelineTaskName: a\n      sidecars: [{name: y, image: i, command: [y]}]\n`];
+    expect(validate(docs.map((text, i) => ({ name: `doc${i}.yaml`, text })))).toEqual([
+      e('PipelineRun/r', 'metadata.annotations[pipod.dev/task-sidecars][a]', 'task "a" already gets sidecars from spec.taskRunSpecs; give them one way'),
+      e('PipelineRun/r', 'metadata.annotations[pipod.dev/task-sidecars][nope]', 'unknown pipeline task "nope"'),
+    ]);
+  });
+});

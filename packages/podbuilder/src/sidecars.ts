@@ -128,3 +128,37 @@ export function graceOf(podTemplate: Raw | undefined): number {
   const v = podTemplate?.['terminationGracePeriodSeconds'];
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v * 1000 : DEFAULT_SETTINGS.stepGraceMs;
 }
+
+/** The PipelineRun annotation that carries TEP-0126 sidecars: a map of pipeline task name to sidecar list (YAML or JSON). */
+export const TASK_SIDECARS_ANNOTATION = 'pipod.dev/task-sidecars';
+
+/**
+ * Run-added sidecars per pipeline task, from `taskRunSpecs[].sidecars` and the
+ * `pipod.dev/task-sidecars` annotation (which a Tekton install lets through);
+ * giving one task sidecars both ways is an error.
+ */
+export function runSidecars(d: DocSink, run: { readonly annotations: Readonly<Record<string, string>>; readonly taskRunSpecs: readonly { readonly pipelineTaskName: string; readonly sidecars: readonly ContainerSpec[] }[] } | undefined): Map<string, readonly ContainerSpec[]> {
+  const out = new Map<string, readonly ContainerSpec[]>();
+  for (const s of run?.taskRunSpecs ?? []) if (s.sidecars.length > 0) out.set(s.pipelineTaskName, s.sidecars);
+  const text = run?.annotations[TASK_SIDECARS_ANNOTATION];
+  if (text === undefined) return out;
+  const path = `metadata.annotations[${TASK_SIDECARS_ANNOTATION}]`;
+  let map: unknown;
+  try {
+    map = parse(text);
+  } catch (e) {
+    d.error(path, `not YAML or JSON: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : String(e)}`);
+    return out;
+  }
+  if (!isRecord(map)) {
+    d.error(path, 'must map pipeline task names to lists of sidecars');
+    return out;
+  }
+  for (const [task, list] of Object.entries(map)) {
+    const tp = `${path}[${task}]`;
+    if (!Array.isArray(list)) { d.error(tp, 'must be a list of sidecars'); continue; }
+    if (out.has(task)) { d.error(tp, `task "${task}" already gets sidecars from spec.taskRunSpecs; give them one way`); continue; }
+    out.set(task, readSidecars(d, { sidecars: list }, tp));
+  }
+  return out;
+}
