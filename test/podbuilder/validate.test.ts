@@ -233,11 +233,6 @@ const rows: Row[] = [
     errors: [e('Pipeline/pl', 'spec.tasks[1].matrix', 'one pod cannot fan out a matrix from results: its containers must be known before it starts')],
   },
   {
-    rule: 'pipelines in pipelines are not supported yet',
-    docs: [TASK, pipeline(`${ok}    - name: sub\n      pipelineRef: {name: other}\n`)],
-    errors: [e('Pipeline/pl', 'spec.tasks[1].pipelineRef', 'pipelines in pipelines are not supported yet')],
-  },
-  {
     rule: 'StepActions are not supported yet',
     docs: ['apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: [{name: s, ref: {name: git-clone}}]\n'],
     errors: [

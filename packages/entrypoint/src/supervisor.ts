@@ -268,15 +268,17 @@ export class Supervisor {
   private skipReason(rec: TaskRec): SkipReason | 'InvalidTaskResultReference' | undefined {
     if (this.cancel === 'immediate') return 'PipelineRunCancelled';
     if (this.pipelineTimedOut) return 'PipelineTimedOutSkip';
+    // A child pipeline's finally task runs once the child's tasks settle, whatever their outcome.
+    const settles = rec.task.finallyOf !== undefined;
     if (rec.phase === 'dag') {
       // A cancel or timeout also fails the tasks it stopped; name the cause, not the symptom.
       if (this.cancel === 'graceful') return 'GracefullyCancelledSkip';
       if (this.cancel === 'stop') return 'GracefullyStoppedSkip';
       if (this.tasksTimedOut) return 'TasksTimedOutSkip';
-      if ([...this.recs.values()].some((r) => this.failedForStopping(r))) return 'StoppingSkip';
+      if (!settles && [...this.recs.values()].some((r) => this.failedForStopping(r))) return 'StoppingSkip';
       for (const d of rec.task.dependsOn) {
         const p = this.recs.get(d);
-        if (p?.status === 'Skipped' && p.reason !== 'WhenExpressionsSkip') return 'ParentTasksSkip';
+        if (!settles && p?.status === 'Skipped' && p.reason !== 'WhenExpressionsSkip') return 'ParentTasksSkip';
       }
     } else if (this.finallyTimedOut) {
       return 'FinallyTimedOutSkip';
@@ -287,7 +289,7 @@ export class Supervisor {
       if (producer !== undefined && Object.prototype.hasOwnProperty.call(producer.results, r)) continue;
       // Tekton skips the consumer when the producer was skipped, may fail (onError: continue), or the
       // consumer is a finally task; a producer that succeeded without its result fails the run instead.
-      if (rec.phase === 'dag' && producer?.status === 'Succeeded') return 'InvalidTaskResultReference';
+      if (rec.phase === 'dag' && !settles && producer?.status === 'Succeeded') return 'InvalidTaskResultReference';
       return 'MissingResultsSkip';
     }
     if (!whenHolds(rec.task.when, this.resolverFor(rec, 0))) return 'WhenExpressionsSkip';

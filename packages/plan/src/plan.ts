@@ -115,6 +115,8 @@ export interface PlanTask {
   readonly when: readonly PlanWhen[];
   readonly retries: number;
   readonly timeoutMs?: number;
+  /** Set on a finally task of a child pipeline (qualified name of that pipeline task): it runs once its dependencies settle, whatever their outcome. */
+  readonly finallyOf?: string;
   /** Task-level onError: `continue` lets the pipeline go on when the task fails. */
   readonly onError: 'stopAndFail' | 'continue';
   /** The task's params after static substitution (may hold run-time references). */

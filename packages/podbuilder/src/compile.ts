@@ -15,9 +15,10 @@ import {
   readMetadata, readPipelineSpec, readRun, readTaskSpec,
 } from './model.ts';
 import type { BuildOptions, RefResolver, ResolvedDocument } from './options.ts';
-import { type SidecarPorts, checkSidecarPorts, graceOf, runSidecars, withAnnotatedSidecars, withRunSidecars } from './sidecars.ts';
+import { type SidecarPorts, checkSidecarPorts, graceOf, withAnnotatedSidecars, withRunSidecars } from './sidecars.ts';
 import { type Raw, obj, typeOf } from './read.ts';
 import { isRunTimeRef, parseTaskRef, uuidFrom, walkStrings } from './refs.ts';
+import { childResultResolver, flattenPipeline } from './nested.ts';
 
 /** Tekton's default pipeline (and TaskRun) timeout. */
 export const DEFAULT_TIMEOUT_MS = 3_600_000;
@@ -251,8 +252,15 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
 
   const root = pickRoot(docs, runs, sink, resolver, readTaskDoc, readPipelineDoc);
   if (!root) return undefined;
-  const { pipeline, run } = root;
-  const pd = sink.at(pipeline.source);
+  const { run } = root;
+  const pd = sink.at(root.pipeline.source);
+  // Child pipelines run in this pod too: flattened into the parent under `<task>.<child-task>` names.
+  const flat = flattenPipeline(pd, root.pipeline, (ref) => {
+    const doc = resolver.pipeline(ref.name);
+    if (!doc) pd.error(ref.path, `unknown pipeline "${ref.name}": no Pipeline of that name among the documents given`);
+    return doc ? readPipelineDoc(doc) : undefined;
+  });
+  const pipeline = flat.pipeline;
   const rd = run ? sink.at(run.source) : pd;
   const od = sink.at('options');
   // A Task or TaskRun built alone: its params and workspaces are the task's.
@@ -355,7 +363,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const pipelineParamTypes = new Map(pipeline.params.map((p) => [p.name, p.type]));
   // Instance names of each matrixed pipeline task, filled once the matrices are expanded below.
   const matrixInstances = new Map<string, readonly string[]>();
-  const pipelineResolve = chain(paramResolver(pparams), mapResolve(pipelineContext), mapResolve(pwsValues), matrixResolver(matrixInstances));
+  const pipelineResolve = chain(paramResolver(pparams), mapResolve(pipelineContext), mapResolve(pwsValues), matrixResolver(matrixInstances), childResultResolver(flat.children));
   // A pipeline task's own fields also see its retries; pipeline results do not.
   const pipelineScopeFor = (pt: PipelineTaskSpec | undefined): Scope => ({
     resolve: pt ? chain(pipelineResolve, (ref) => (ref === 'context.pipelineTask.retries' ? String(pt.retries) : undefined)) : pipelineResolve,
@@ -415,6 +423,15 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const fin = pipeline.finally.map(resolveTask);
   const byName = new Map<string, Resolved>();
   for (const r of [...tasks, ...fin]) if (!byName.has(r.pt.name)) byName.set(r.pt.name, r);
+  // A child pipeline answers for its results like a task; a dependency on it waits for all its tasks.
+  for (const [n, c] of flat.children) {
+    const results = [...c.results].map(([name, r]) => ({ name, type: r.type, path: c.pt.path }));
+    byName.set(n, { pt: c.pt, spec: { source: pipeline.source, path: c.pt.path, params: [], workspaces: [], results, steps: [], sidecars: [], volumes: [] }, embedded: false, taskName: n });
+  }
+  const expandDep = (n: string): string[] => {
+    const members = flat.children.get(n)?.members;
+    return members ? members.flatMap(expandDep) : [...(matrixInstances.get(n) ?? [n])];
+  };
 
   // --- dependencies and task references
   const deps = new Map<string, string[]>();
@@ -503,11 +520,9 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
 
   const sidecarPorts: SidecarPorts[] = [];
   const sidecarGraceMs = graceOf(run?.podTemplate);
-  const addedSidecars = runSidecars(rd, run);
-  for (const t of addedSidecars.keys()) if (!byName.has(t) && !run?.taskRunSpecs.some((x) => x.pipelineTaskName === t)) rd.error(`metadata.annotations[pipod.dev/task-sidecars][${t}]`, `unknown pipeline task "${t}"`);
   const compileTask = (r: Resolved, inst?: { readonly name: string; readonly combo: ReadonlyMap<string, string> }): PlanTask | undefined => {
     const { pt } = r;
-    const spec = r.spec ? withRunSidecars(r.spec, addedSidecars.get(pt.name) ?? []) : undefined;
+    const spec = r.spec ? withRunSidecars(r.spec, run?.taskRunSpecs.find((x) => x.pipelineTaskName === pt.name)?.sidecars ?? []) : undefined;
     const name = inst?.name ?? pt.name;
     const id = ids.take([name]);
     // pipeline-scope substitution of what the pipeline task says
@@ -754,7 +769,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     });
     const sidecars: PlanSidecar[] = spec.sidecars.map((s) => {
       const c = compileContainer(s);
-      if (s.ports !== undefined) sidecarPorts.push({ d: sink.at(s.path.startsWith('spec.taskRunSpecs') || s.path.startsWith('metadata.annotations') ? run?.source ?? spec.source : spec.source), task: name, phase: pt.isFinally ? 'finally' : 'dag', sidecar: s.name, container: c.name, path: s.path, ports: s.ports });
+      if (s.ports !== undefined) sidecarPorts.push({ d: sink.at(s.path.startsWith('spec.taskRunSpecs') ? run?.source ?? spec.source : spec.source), task: name, phase: pt.isFinally ? 'finally' : 'dag', sidecar: s.name, container: c.name, path: s.path, ports: s.ports });
       return {
         name: s.name, container: c.name, image: c.image, command: c.command, args: c.args, ...(c.script !== undefined ? { script: c.script } : {}),
         env: c.env, ...(c.workingDir !== undefined ? { workingDir: c.workingDir } : {}),
@@ -767,7 +782,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     return {
       name, id, ...(pt.displayName !== undefined ? { displayName: pt.displayName } : spec.displayName !== undefined ? { displayName: spec.displayName } : {}),
       ...(pt.taskRef ? { taskRef: pt.taskRef.name } : {}),
-      dependsOn: (deps.get(pt.name) ?? []).flatMap((d) => matrixInstances.get(d) ?? [d]), when, retries: pt.retries,
+      dependsOn: (deps.get(pt.name) ?? []).flatMap(expandDep), when, ...(pt.finallyOf !== undefined ? { finallyOf: pt.finallyOf } : {}), retries: pt.retries,
       ...(pt.timeoutMs !== undefined && pt.timeoutMs > 0 ? { timeoutMs: pt.timeoutMs } : {}),
       onError: pt.onError, params: planParams,
       results: spec.results.map((x) => ({ name: x.name, type: x.type })), steps, sidecars,
@@ -997,11 +1012,15 @@ function typeMismatch(spec: ParamSpec, v: ParamValue, byName: ReadonlyMap<string
 
 /** Checks one `$(tasks.…)` reference made by a pipeline task. */
 function checkTaskRef(tr: ReturnType<typeof parseTaskRef> & object, pt: PipelineTaskSpec, byName: ReadonlyMap<string, Resolved>): string | undefined {
-  if (tr.kind === 'aggregate') return pt.isFinally ? undefined : '$(tasks.status) is only available in finally tasks';
+  if (tr.kind === 'aggregate') {
+    if (pt.finallyOf !== undefined) return `$(tasks.status) in a finally task of child pipeline "${pt.finallyOf}" is not supported yet`;
+    return pt.isFinally ? undefined : '$(tasks.status) is only available in finally tasks';
+  }
   const target = byName.get(tr.task);
   if (!target) return `reference to unknown pipeline task "${tr.task}"`;
   if (tr.kind === 'status') {
-    if (!pt.isFinally) return `$(tasks.${tr.task}.status) is only available in finally tasks`;
+    if (!pt.isFinally && pt.finallyOf === undefined) return `$(tasks.${tr.task}.status) is only available in finally tasks`;
+    if (target.pt.pipelineSpec || target.pt.pipelineRef) return `the status of pipeline task "${tr.task}", which runs a pipeline, is not supported yet`;
     if (target.pt.isFinally) return `finally task "${pt.name}" cannot use the status of finally task "${tr.task}"`;
     if (target.pt.matrix) return `the status of matrixed task "${tr.task}" is not supported yet (use $(tasks.status))`;
     return undefined;

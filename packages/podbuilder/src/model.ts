@@ -160,6 +160,11 @@ export interface PipelineTaskSpec {
   readonly retries: number;
   readonly onError: 'continue' | 'stopAndFail';
   readonly matrix?: MatrixSpec;
+  /** A child pipeline (pipelines in pipelines), flattened into the parent by nested.ts. */
+  readonly pipelineRef?: NamedRef;
+  readonly pipelineSpec?: PipelineSpec;
+  /** Set on a flattened child's finally task: it runs when the child's tasks have settled, whatever their outcome. */
+  readonly finallyOf?: string;
   /** The whole pipeline task as written, scanned for `$(tasks.…)` references. */
   readonly raw: Raw;
 }
@@ -292,8 +297,8 @@ const PIPELINE_TASK: Fields = {
   name: true, displayName: true, description: true, taskRef: true, taskSpec: true, runAfter: true, params: true, workspaces: true,
   when: true, timeout: true, retries: true, onError: true,
   matrix: true,
-  pipelineRef: `pipelines in pipelines are ${LATER}`,
-  pipelineSpec: `pipelines in pipelines are ${LATER}`,
+  pipelineRef: true,
+  pipelineSpec: true,
 };
 const TASK_REF: Fields = { name: true, kind: true, apiVersion: true, resolver: `remote resolution is ${LATER}`, params: `remote resolution is ${LATER}` };
 const EMBEDDED_TASK: Fields = { ...TASK_SPEC, metadata: `taskSpec metadata is ${LATER}`, apiVersion: true, kind: true, spec: true };
@@ -694,6 +699,18 @@ function readPipelineTask(d: DocSink, t: Raw, path: string, index: number, isFin
     }
   }
   if (t['taskRef'] !== undefined && ts) d.error(path, 'set either taskRef or taskSpec, not both');
+  let pipelineRef: NamedRef | undefined;
+  const pr = obj(d, t, 'pipelineRef', path);
+  if (pr) {
+    const prp = viaField(path, 'pipelineRef');
+    checkFields(d, pr, prp, PIPELINE_REF);
+    const n = str(d, pr, 'name', prp, true);
+    if (n !== undefined) pipelineRef = { name: n, path: viaField(prp, 'name') };
+  }
+  const ps = obj(d, t, 'pipelineSpec', path);
+  const pipelineSpec = ps ? readPipelineSpec(d, ps, viaField(path, 'pipelineSpec')) : undefined;
+  if ((pr || ps) && (t['taskRef'] !== undefined || ts)) d.error(path, 'set one of taskRef, taskSpec, pipelineRef or pipelineSpec');
+  if (pr && ps) d.error(path, 'set either pipelineRef or pipelineSpec, not both');
   if (t['taskRef'] === undefined && !ts && t['pipelineRef'] === undefined && t['pipelineSpec'] === undefined) d.error(path, 'one of taskRef or taskSpec is required');
   const runAfter = strList(d, t, 'runAfter', path).map((n, i) => ({ name: n, path: viaIndex(viaField(path, 'runAfter'), i) }));
   if (isFinally && runAfter.length > 0) d.error(viaField(path, 'runAfter'), 'finally tasks cannot use runAfter');
@@ -724,7 +741,8 @@ function readPipelineTask(d: DocSink, t: Raw, path: string, index: number, isFin
     index, isFinally, path, name, ...(displayName !== undefined ? { displayName } : {}),
     ...(taskRef ? { taskRef } : {}), ...(taskSpec ? { taskSpec } : {}),
     runAfter, params, workspaces, when, ...(timeoutMs !== undefined ? { timeoutMs } : {}), retries,
-    onError: onError === 'continue' ? 'continue' : 'stopAndFail', ...(matrix ? { matrix } : {}), raw: t,
+    onError: onError === 'continue' ? 'continue' : 'stopAndFail', ...(matrix ? { matrix } : {}),
+    ...(pipelineRef ? { pipelineRef } : {}), ...(pipelineSpec ? { pipelineSpec } : {}), raw: t,
   };
 }
 

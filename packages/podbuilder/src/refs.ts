@@ -35,7 +35,8 @@ export type TaskRef =
 /** Parses `tasks.a.results.r[*]`, `tasks.a.status`, `tasks.a.matrix.length`, `tasks.a.matrix.r.length`, `tasks.status`. */
 export function parseTaskRef(ref: string): TaskRef | undefined {
   if (ref === 'tasks.status') return { kind: 'aggregate' };
-  const m = /^tasks\.([^.[\]]+)\.(.*)$/.exec(ref);
+  // Lazy: a flattened child task's name holds dots (`sub.build`); the first known keyword ends it.
+  const m = /^tasks\.([^[\]]+?)\.(results\..*|status|reason|matrix\..*)$/.exec(ref) ?? /^tasks\.([^.[\]]+)\.(.*)$/.exec(ref);
   if (!m) return undefined;
   const task = m[1] ?? '';
   const rest = m[2] ?? '';
