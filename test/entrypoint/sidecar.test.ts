@@ -151,3 +151,39 @@ describe('grpc probes and sidecars failing', () => {
     expect(summary.durationMs).toBeLessThan(10_000);
   });
 });
+
+describe('sidecars of one scope', () => {
+  it('start together: each becomes ready only once the other runs', async () => {
+    const probe = (f: string): PlanProbe => ({ ...timing, failureThreshold: 10, handler: { kind: 'exec', command: ['/bin/sh', '-c', `test -f $PIPOD_ROOT/${f}`] } });
+    const plan = makePlan({
+      tasks: [{
+        name: 't',
+        sidecars: [
+          sidecar('a', 't-a', ['/bin/sh', '-c', 'touch $PIPOD_ROOT/a-up; exec sleep 30'], { readinessProbe: probe('b-up') }),
+          sidecar('b', 't-b', ['/bin/sh', '-c', 'touch $PIPOD_ROOT/b-up; exec sleep 30'], { readinessProbe: probe('a-up') }),
+        ],
+        steps: [{ name: 's', script: 'true' }],
+      }],
+    });
+    const { summary, events } = await runPlan(plan);
+    expect(summary.status).toBe('Succeeded');
+    expect(eventsOf(events, 'sidecar.ready').map((e) => e.sidecar).sort()).toEqual(['a', 'b']);
+  });
+
+  it('one failing sidecar fails the scope once, and the others are stopped', async () => {
+    const plan = makePlan({
+      tasks: [{
+        name: 't',
+        sidecars: [
+          sidecar('slow', 't-slow', ['sleep', '30'], { readinessProbe: { ...timing, failureThreshold: 1000, handler: { kind: 'exec', command: ['false'] } } }),
+          sidecar('dies', 't-dies', ['/bin/sh', '-c', 'exit 4']),
+        ],
+        steps: [{ name: 's', script: 'true' }],
+      }],
+    });
+    const { summary, events, run } = await runPlan(plan);
+    expect(summary.tasks.t).toMatchObject({ status: 'Failed', reason: 'SidecarFailed' });
+    expect(eventsOf(events, 'sidecar.failed')).toEqual([expect.objectContaining({ sidecar: 'dies', reason: 'exited with code 4' })]);
+    expect(JSON.parse(fs.readFileSync(run.layout.doneFile('t-slow', 1), 'utf8'))).toMatchObject({ reason: 'Stopped' });
+  });
+});

@@ -663,26 +663,61 @@ export class Supervisor {
       };
       writeJson(layout.startFile(sc.container, seq), msg);
       started.push({ sidecar: sc, seq, ...(task !== undefined ? { task } : {}) });
+    }
+    // All start together, as a pod's containers do; the scope waits until every one is ready or one fails.
+    let settled = false;
+    let fail: (why: string) => void = () => undefined;
+    const wakes: (() => void)[] = [];
+    const stopSet = rec?.onStop ?? this.runStop;
+    const waitOne = async (run: SidecarRun): Promise<string | undefined> => {
+      const sc = run.sidecar;
       const ready = layout.readyFile(sc.container);
-      const done = layout.doneFile(sc.container, seq);
+      const done = layout.doneFile(sc.container, run.seq);
       let wakeStop: (() => void) | undefined;
       const stopped = new Promise<'stopped'>((res) => {
         wakeStop = () => res('stopped');
       });
-      const stopSet = rec?.onStop ?? this.runStop;
-      if (wakeStop !== undefined) stopSet.add(wakeStop);
+      if (wakeStop !== undefined) {
+        stopSet.add(wakeStop);
+        wakes.push(wakeStop);
+      }
       const already = rec !== undefined ? rec.stopReason !== undefined : this.pipelineTimedOut || this.cancel !== undefined;
       const hit = already ? 'stopped' : await Promise.race([waiter.anyOf([ready, done]), stopped]);
       if (wakeStop !== undefined) stopSet.delete(wakeStop);
+      // Another sidecar already failed the scope: this one is being stopped, not failing.
+      if (settled) return undefined;
       if (hit === ready) {
         this.emit({ type: 'sidecar.ready', time: iso(clock.now()), ...(task !== undefined ? { task } : {}), sidecar: sc.name, container: sc.container });
-        continue;
+        // Ready, then gone while the others still start: the scope fails the same way.
+        void waiter.anyOf([done]).then(() => {
+          if (settled) return;
+          const why = readJson<DoneMessage>(done)?.message ?? 'ended';
+          this.emit({ type: 'sidecar.failed', time: iso(clock.now()), ...(task !== undefined ? { task } : {}), sidecar: sc.name, container: sc.container, reason: why });
+          fail(`sidecar ${sc.name}: ${why}`);
+        });
+        return undefined;
       }
       const why = hit === 'stopped' ? 'stopped before it was ready' : (readJson<DoneMessage>(done)?.message ?? 'exited before it was ready');
       this.emit({ type: 'sidecar.failed', time: iso(clock.now()), ...(task !== undefined ? { task } : {}), sidecar: sc.name, container: sc.container, reason: why });
-      return { started, failed: `sidecar ${sc.name}: ${why}` };
+      return `sidecar ${sc.name}: ${why}`;
+    };
+    const failed = await new Promise<string | undefined>((resolve) => {
+      fail = resolve;
+      let left = started.length;
+      if (left === 0) resolve(undefined);
+      for (const run of started) {
+        void waitOne(run).then((why) => {
+          if (why !== undefined) resolve(why);
+          else if (--left === 0) resolve(undefined);
+        });
+      }
+    });
+    settled = true;
+    for (const w of wakes) {
+      stopSet.delete(w);
+      w();
     }
-    return { started };
+    return failed !== undefined ? { started, failed } : { started };
   }
 
   private async stopSidecars(runs: readonly SidecarRun[]): Promise<void> {
