@@ -187,3 +187,16 @@ describe('sidecars of one scope', () => {
     expect(JSON.parse(fs.readFileSync(run.layout.doneFile('t-slow', 1), 'utf8'))).toMatchObject({ reason: 'Stopped' });
   });
 });
+
+describe('a pipeline sidecar that ends mid-run', () => {
+  it('fails the run with a sidecar.failed event; the tasks still run', async () => {
+    const plan = makePlan({
+      sidecars: [sidecar('shared', 'run-shared', ['/bin/sh', '-c', 'sleep 0.3; exit 5'])],
+      tasks: [{ name: 't', steps: [{ name: 's', script: 'sleep 1' }] }],
+    });
+    const { summary, events } = await runPlan(plan);
+    expect(summary.status).toBe('Failed');
+    expect(summary.tasks.t).toMatchObject({ status: 'Succeeded' });
+    expect(eventsOf(events, 'sidecar.failed')).toEqual([expect.objectContaining({ sidecar: 'shared', reason: 'exited with code 5 while the run went on' })]);
+  });
+});

@@ -140,6 +140,19 @@ export class Supervisor {
       const why: SkipReason = this.cancel === 'immediate' ? 'PipelineRunCancelled' : this.pipelineTimedOut ? 'PipelineTimedOutSkip' : this.cancel === 'graceful' ? 'GracefullyCancelledSkip' : this.cancel === 'stop' ? 'GracefullyStoppedSkip' : 'ParentTasksSkip';
       for (const r of this.recs.values()) this.markSkipped(r, why);
     }
+    // A shared sidecar that ends mid-run fails the run; tasks using it fail on their own.
+    let sharedFailure: string | undefined;
+    if (pipelineSidecars.failed === undefined) {
+      for (const run of pipelineSidecars.started) {
+        const done = layout.doneFile(run.sidecar.container, run.seq);
+        void this.deps.waiter.anyOf([done]).then(() => {
+          if (this.phase === 'over' || sharedFailure !== undefined) return;
+          const why = `${readJson<DoneMessage>(done)?.message ?? 'ended'} while the run went on`;
+          sharedFailure = `sidecar ${run.sidecar.name}: ${why}`;
+          this.emit({ type: 'sidecar.failed', time: iso(clock.now()), sidecar: run.sidecar.name, container: run.sidecar.container, reason: why });
+        });
+      }
+    }
     await this.runPhase('dag');
     this.phase = 'finally';
     if (timeouts.finallyMs !== undefined && timeouts.finallyMs > 0 && this.plan.finally.length > 0) {
@@ -153,7 +166,7 @@ export class Supervisor {
     this.phase = 'over';
     await this.stopSidecars(pipelineSidecars.started);
     for (const t of this.timers) clearTimeout(t);
-    const summary = this.summary(clock.now(), pipelineSidecars.failed);
+    const summary = this.summary(clock.now(), pipelineSidecars.failed ?? sharedFailure);
     writeJson(layout.summaryFile, summary);
     this.emit({ type: 'run.finished', time: summary.finishedAt, summary });
     this.releaseAll();
