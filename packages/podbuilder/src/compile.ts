@@ -11,8 +11,8 @@ import {
 import { type DocSink, type Sink, viaField, viaIndex } from './errors.ts';
 import { type LoadedDocument, isRecord } from './load.ts';
 import {
-  type Binding, type ContainerSpec, type MatrixSpec, type ParamSpec, type PipelineSpec, type PipelineTaskSpec, type RunSpec, type TaskSpec,
-  readMetadata, readPipelineSpec, readRun, readTaskSpec,
+  type Binding, type ContainerSpec, type MatrixSpec, type ParamSpec, type StepActionSpec, type PipelineSpec, type PipelineTaskSpec, type RunSpec, type TaskSpec,
+  readMetadata, readPipelineSpec, readRun, readStepActionSpec, readTaskSpec,
 } from './model.ts';
 import type { BuildOptions, RefResolver, ResolvedDocument } from './options.ts';
 import { type SidecarPorts, checkSidecarPorts, graceOf, withAnnotatedSidecars, withRunSidecars } from './sidecars.ts';
@@ -63,7 +63,7 @@ export function documentResolver(docs: readonly LoadedDocument[]): RefResolver {
     const d = docs.find((x) => x.kind === kind && x.name === name);
     return d ? { source: d.source, body: d.body } : undefined;
   };
-  return { task: (n) => find('Task', n), pipeline: (n) => find('Pipeline', n) };
+  return { task: (n) => find('Task', n), pipeline: (n) => find('Pipeline', n), stepAction: (n) => find('StepAction', n) };
 }
 
 const PIPELINE_CONTEXT = new Set(['context.pipelineRun.name', 'context.pipelineRun.namespace', 'context.pipelineRun.uid', 'context.pipeline.name']);
@@ -242,11 +242,68 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     return p;
   };
 
+  const stepActionCache = new Map<string, StepActionSpec | undefined>();
+  const readStepActionDoc = (r: ResolvedDocument): StepActionSpec | undefined => {
+    if (stepActionCache.has(r.source)) return stepActionCache.get(r.source);
+    const d = sink.at(r.source);
+    readMetadata(d, r.body, false);
+    const spec = obj(d, r.body, 'spec', '', true);
+    const sa = spec ? readStepActionSpec(d, spec, 'spec') : undefined;
+    stepActionCache.set(r.source, sa);
+    return sa;
+  };
+  // Steps with `ref` become the StepAction they name, its params substituted from the step's.
+  const withStepActions = (spec: TaskSpec | undefined): TaskSpec | undefined => {
+    if (!spec?.steps.some((s) => s.ref)) return spec;
+    const td = sink.at(spec.source);
+    return {
+      ...spec,
+      steps: spec.steps.map((s): ContainerSpec => {
+        if (!s.ref) return s;
+        const doc = resolver.stepAction?.(s.ref.name);
+        if (!doc) {
+          td.error(s.ref.path, `unknown StepAction "${s.ref.name}": no StepAction of that name among the documents given`);
+          return s;
+        }
+        const sa = readStepActionDoc(doc);
+        if (!sa) return s;
+        const values = new Map<string, ParamValue>();
+        for (const ps of sa.params) {
+          const v = s.params?.find((x) => x.name === ps.name)?.value ?? ps.default;
+          if (v === undefined) td.error(viaField(s.path, 'params'), `missing value for required param "${ps.name}" of StepAction "${s.ref.name}"`);
+          else values.set(`${ps.name}`, v);
+        }
+        for (const p of s.params ?? []) {
+          if (!sa.params.some((x) => x.name === p.name)) td.error(viaField(p.path, 'name'), `StepAction "${s.ref.name}" declares no param "${p.name}"`);
+        }
+        // With a param missing the step stays unresolved, so its errors are not repeated downstream.
+        if (values.size < sa.params.length) return s;
+        const r = paramResolver(values);
+        const sub = (t: string): string => substitute(t, r);
+        const workingDir = s.workingDir ?? (sa.workingDir !== undefined ? sub(sa.workingDir) : undefined);
+        const securityContext = s.securityContext ?? sa.securityContext;
+        return {
+          ...s, imagePath: viaField(s.path, 'ref'),
+          ...(sa.image !== undefined ? { image: sub(sa.image) } : {}),
+          ...(sa.command ? { command: substituteArgs(sa.command, r) } : {}),
+          ...(sa.args ? { args: substituteArgs(sa.args, r) } : {}),
+          ...(sa.script !== undefined ? { script: sub(sa.script) } : {}),
+          ...(workingDir !== undefined ? { workingDir } : {}),
+          ...(securityContext ? { securityContext } : {}),
+          env: sa.env.map((e) => (e.value !== undefined ? { ...e, value: sub(e.value) } : e)),
+          volumeMounts: sa.volumeMounts,
+          results: [...s.results, ...sa.results.filter((x) => !s.results.some((y) => y.name === x.name))],
+        };
+      }),
+    };
+  };
+
   // Every document is checked, used or not, so a file of Tasks validates on its own.
   const runs: RunSpec[] = [];
   for (const doc of docs) {
     if (doc.kind === 'Task') readTaskDoc({ source: doc.source, body: doc.body });
     else if (doc.kind === 'Pipeline') readPipelineDoc({ source: doc.source, body: doc.body });
+    else if (doc.kind === 'StepAction') readStepActionDoc({ source: doc.source, body: doc.body });
     else runs.push(readRun(sink.at(doc.source), doc.kind, doc.body));
   }
 
@@ -408,14 +465,17 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
 
   // --- resolve tasks
   const resolveTask = (pt: PipelineTaskSpec): Resolved => {
-    if (pt.taskSpec) return { ...propagateWorkspaces(pt, pt.taskSpec, pws), embedded: true, taskName: pt.taskRef?.name ?? pt.name };
+    if (pt.taskSpec) {
+      const p = propagateWorkspaces(pt, pt.taskSpec, pws);
+      return { pt: p.pt, spec: withStepActions(p.spec), embedded: true, taskName: pt.taskRef?.name ?? pt.name };
+    }
     if (pt.taskRef) {
       const doc = resolver.task(pt.taskRef.name);
       if (!doc) {
         pd.error(pt.taskRef.path, `unknown task "${pt.taskRef.name}": no Task of that name among the documents given`);
         return { pt, spec: undefined, embedded: false, taskName: pt.taskRef.name };
       }
-      return { pt, spec: readTaskDoc(doc), embedded: false, taskName: pt.taskRef.name };
+      return { pt, spec: withStepActions(readTaskDoc(doc)), embedded: false, taskName: pt.taskRef.name };
     }
     return { pt, spec: undefined, embedded: false, taskName: pt.name };
   };

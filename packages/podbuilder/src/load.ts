@@ -13,7 +13,7 @@ export interface SourceFile {
 }
 
 /** The document kinds pipod reads. */
-export type DocKind = 'Pipeline' | 'Task' | 'PipelineRun' | 'TaskRun';
+export type DocKind = 'Pipeline' | 'Task' | 'PipelineRun' | 'TaskRun' | 'StepAction';
 
 /** A parsed Tekton document with where it came from. */
 export interface LoadedDocument {
@@ -33,9 +33,8 @@ export interface LoadResult {
   readonly errors: readonly FieldError[];
 }
 
-const KINDS: readonly string[] = ['Pipeline', 'Task', 'PipelineRun', 'TaskRun'];
+const KINDS: readonly string[] = ['Pipeline', 'Task', 'PipelineRun', 'TaskRun', 'StepAction'];
 const LATER_KINDS: Readonly<Record<string, string>> = {
-  StepAction: 'StepActions are not supported yet',
   ClusterTask: 'ClusterTask was removed from tekton.dev/v1; use a Task',
   CustomRun: 'custom runs cannot run inside one pod',
 };
@@ -84,8 +83,10 @@ export function loadDocuments(files: readonly SourceFile[]): LoadResult {
         errors.push({ source, path: 'kind', message: LATER_KINDS[kind] ?? `unsupported kind "${kind}" (expected one of ${KINDS.join(', ')})` });
         return;
       }
-      if (apiVersion !== 'tekton.dev/v1') {
-        errors.push({ source, path: 'apiVersion', message: typeof apiVersion === 'string' ? `unsupported apiVersion "${apiVersion}" (only tekton.dev/v1 is read)` : 'required field is missing' });
+      // StepActions were tekton.dev/v1alpha1, then v1beta1; every other kind is read as v1.
+      const versions = kind === 'StepAction' ? ['tekton.dev/v1beta1', 'tekton.dev/v1alpha1'] : ['tekton.dev/v1'];
+      if (typeof apiVersion !== 'string' || !versions.includes(apiVersion)) {
+        errors.push({ source, path: 'apiVersion', message: typeof apiVersion === 'string' ? `unsupported apiVersion "${apiVersion}" (only ${versions.join(' or ')} is read)` : 'required field is missing' });
         return;
       }
       if (name === '') {

@@ -85,6 +85,24 @@ export interface ContainerSpec {
   readonly results: readonly ResultSpec[];
   readonly readinessProbe?: PlanProbe;
   readonly startupProbe?: PlanProbe;
+  /** A step that runs a StepAction: what it names and the params it passes (compile.ts fills in the rest). */
+  readonly ref?: NamedRef;
+  readonly params?: readonly ParamEntry[];
+}
+
+/** A StepAction's spec: a reusable step with its own params and results. */
+export interface StepActionSpec {
+  readonly source: string;
+  readonly image?: string;
+  readonly command?: readonly string[];
+  readonly args?: readonly string[];
+  readonly script?: string;
+  readonly workingDir?: string;
+  readonly env: readonly EnvVar[];
+  readonly volumeMounts: readonly MountSpec[];
+  readonly securityContext?: Raw;
+  readonly params: readonly ParamSpec[];
+  readonly results: readonly ResultSpec[];
 }
 
 /** A volume of a Task. */
@@ -239,7 +257,7 @@ export interface RunSpec {
   readonly retries?: number;
   readonly serviceAccountName?: string;
   readonly podTemplate?: Raw;
-  readonly taskRunSpecs: readonly { readonly pipelineTaskName: string; readonly serviceAccountName?: string; readonly sidecars: readonly ContainerSpec[]; readonly path: string }[];
+  readonly taskRunSpecs: readonly { readonly pipelineTaskName: string; readonly serviceAccountName?: string; readonly sidecars: readonly ContainerSpec[]; readonly sidecarSpecs: readonly SidecarSpecOverride[]; readonly path: string }[];
 }
 
 const METADATA: Fields = {
@@ -264,9 +282,16 @@ const STEP: Fields = {
   workspaces: `step workspaces (isolated workspaces) are ${LATER}`,
   stdoutConfig: `stdoutConfig is ${LATER}`,
   stderrConfig: `stderrConfig is ${LATER}`,
-  ref: `StepActions are ${LATER}`,
-  params: `step params (StepActions) are ${LATER}`,
+  ref: true,
+  params: true,
   when: `step when expressions are ${LATER}`,
+};
+/** Fields a step that names a StepAction may set itself; the rest come from the StepAction. */
+const STEP_WITH_REF = new Set(['name', 'ref', 'params', 'onError', 'timeout', 'computeResources', 'results', 'displayName', 'workingDir', 'securityContext']);
+const STEP_REF: Fields = { name: true, resolver: `remote resolution is ${LATER}`, params: `remote resolution is ${LATER}` };
+const STEP_ACTION_SPEC: Fields = {
+  description: true, image: true, command: true, args: true, script: true, env: true, params: true, results: true,
+  workingDir: true, securityContext: true, volumeMounts: true,
 };
 const TEMPLATE: Fields = {
   image: true, command: true, args: true, workingDir: true, env: true, envFrom: true, computeResources: true,
@@ -328,7 +353,7 @@ const TASK_RUN_TEMPLATE: Fields = { serviceAccountName: true, podTemplate: true 
 const TASK_RUN_SPECS: Fields = {
   pipelineTaskName: true, serviceAccountName: true, sidecars: true,
   podTemplate: 'a per-task podTemplate cannot apply inside one pod',
-  stepSpecs: `stepSpecs are ${LATER}`, sidecarSpecs: `sidecarSpecs are ${LATER}`, metadata: `taskRunSpecs metadata is ${LATER}`,
+  stepSpecs: `stepSpecs are ${LATER}`, sidecarSpecs: true, metadata: `taskRunSpecs metadata is ${LATER}`,
   computeResources: `taskRunSpecs computeResources are ${LATER}`,
 };
 /** Pod template fields that apply to the one pod as a whole. */
@@ -568,14 +593,27 @@ function readContainers(d: DocSink, spec: Raw, specPath: string, kind: 'step' | 
   for (const { value: c, path, index } of objList(d, spec, key, specPath)) {
     checkFields(d, c, path, kind === 'step' ? STEP : SIDECAR);
     const base = readContainerBase(d, c, path);
-    const t = template?.base;
+    const refRaw = kind === 'step' ? obj(d, c, 'ref', path) : undefined;
+    let ref: NamedRef | undefined;
+    if (refRaw) {
+      checkFields(d, refRaw, viaField(path, 'ref'), STEP_REF);
+      const n = str(d, refRaw, 'name', viaField(path, 'ref'), true);
+      if (n !== undefined) ref = { name: n, path: viaField(viaField(path, 'ref'), 'name') };
+      for (const k of Object.keys(c)) {
+        if (!STEP_WITH_REF.has(k) && c[k] !== undefined && c[k] !== null) d.error(viaField(path, k), `a step with ref takes ${k} from its StepAction`);
+      }
+    }
+    const stepParams = kind === 'step' && c['params'] !== undefined ? readParams(d, c, path) : undefined;
+    if (stepParams && !refRaw) d.error(viaField(path, 'params'), 'step params are for a step with ref (a StepAction)');
+    // A step running a StepAction takes nothing from the stepTemplate but what it may set itself.
+    const t = refRaw ? undefined : template?.base;
     const rawName = str(d, c, 'name', path);
     const name = rawName ?? (kind === 'step' ? `unnamed-${index}` : `sidecar-${index}`);
     if (rawName !== undefined) checkLabel(d, rawName, viaField(path, 'name'));
     else if (kind === 'sidecar') d.error(viaField(path, 'name'), 'required field is missing');
     const image = base.image ?? t?.image;
     const imagePath = base.image === undefined && t?.image !== undefined && template ? viaField(template.path, 'image') : viaField(path, 'image');
-    if (image === undefined || image === '') d.error(viaField(path, 'image'), 'required field is missing');
+    if (!refRaw && (image === undefined || image === '')) d.error(viaField(path, 'image'), 'required field is missing');
     const script = str(d, c, 'script', path);
     // Field by field, as Tekton's strategic merge: what the step sets wins, the
     // rest comes from the template; a script replaces a template command.
@@ -613,6 +651,7 @@ function readContainers(d: DocSink, spec: Raw, specPath: string, kind: 'step' | 
       ...(ports !== undefined ? { ports } : {}),
       ...(onErrorRaw === 'continue' || onErrorRaw === 'stopAndFail' ? { onError: onErrorRaw } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(ref ? { ref } : {}), ...(stepParams ? { params: stepParams } : {}),
       results,
       ...(readinessProbe ? { readinessProbe } : {}),
       ...(startupProbe ? { startupProbe } : {}),
@@ -626,6 +665,38 @@ export function readSidecars(d: DocSink, o: Raw, path: string): ContainerSpec[] 
   const sidecars = readContainers(d, o, path, 'sidecar', undefined);
   checkUnique(d, sidecars, 'sidecar');
   return sidecars;
+}
+
+/** Reads a StepAction's spec. */
+export function readStepActionSpec(d: DocSink, spec: Raw, path: string): StepActionSpec {
+  checkFields(d, spec, path, STEP_ACTION_SPEC);
+  const base = readContainerBase(d, spec, path);
+  if (base.image === undefined || base.image === '') d.error(viaField(path, 'image'), 'required field is missing');
+  const script = str(d, spec, 'script', path);
+  if (script !== undefined && base.command !== undefined) d.error(viaField(path, 'script'), 'script cannot be used with command');
+  return {
+    source: d.source, env: base.env, volumeMounts: base.volumeMounts,
+    ...(base.image !== undefined ? { image: base.image } : {}), ...(base.command ? { command: base.command } : {}), ...(base.args ? { args: base.args } : {}),
+    ...(script !== undefined ? { script } : {}), ...(base.workingDir !== undefined ? { workingDir: base.workingDir } : {}),
+    ...(base.securityContext ? { securityContext: base.securityContext } : {}),
+    params: readParamSpecs(d, spec, path), results: readResults(d, spec, path, { name: true, type: true, description: true, properties: true }),
+  };
+}
+
+/** A `taskRunSpecs[].sidecarSpecs` entry: new computeResources for a sidecar of the task. */
+export interface SidecarSpecOverride {
+  readonly name: string;
+  readonly computeResources?: Raw;
+  readonly path: string;
+}
+
+/** Reads `sidecarSpecs` of a taskRunSpecs entry. */
+export function readSidecarSpecs(d: DocSink, o: Raw, path: string): SidecarSpecOverride[] {
+  return objList(d, o, 'sidecarSpecs', path).map(({ value: v, path: vp }) => {
+    checkFields(d, v, vp, { name: true, computeResources: true });
+    const computeResources = obj(d, v, 'computeResources', vp);
+    return { name: str(d, v, 'name', vp, true) ?? '', ...(computeResources ? { computeResources } : {}), path: vp };
+  });
 }
 
 /** Reads a TaskSpec at `path` of a document (`spec`, `spec.taskSpec`, `spec.tasks[0].taskSpec`). */
@@ -879,7 +950,7 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
     const taskRunSpecs = objList(d, spec, 'taskRunSpecs', 'spec').map(({ value: s, path: sp }) => {
       checkFields(d, s, sp, TASK_RUN_SPECS);
       const sa = str(d, s, 'serviceAccountName', sp);
-      return { pipelineTaskName: str(d, s, 'pipelineTaskName', sp, true) ?? '', ...(sa !== undefined ? { serviceAccountName: sa } : {}), sidecars: readSidecars(d, s, sp), path: sp };
+      return { pipelineTaskName: str(d, s, 'pipelineTaskName', sp, true) ?? '', ...(sa !== undefined ? { serviceAccountName: sa } : {}), sidecars: readSidecars(d, s, sp), sidecarSpecs: readSidecarSpecs(d, s, sp), path: sp };
     });
     return {
       ...base, ...(pipelineRef ? { pipelineRef } : {}), ...(pipelineSpec ? { pipelineSpec } : {}),

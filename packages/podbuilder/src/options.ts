@@ -23,6 +23,8 @@ export interface RefResolver {
   task(name: string): ResolvedDocument | undefined;
   /** The Pipeline of that name, or undefined. */
   pipeline(name: string): ResolvedDocument | undefined;
+  /** The StepAction of that name, or undefined (absent: steps with ref cannot be resolved). */
+  stepAction?(name: string): ResolvedDocument | undefined;
 }
 
 /** An image's configured Entrypoint and Cmd. */
