@@ -137,3 +137,23 @@ spec:
     ]);
   });
 });
+
+describe('taskRunSpecs[].sidecarSpecs', () => {
+  it('replaces the computeResources of a named sidecar and names an unknown one', () => {
+    const docs = [DB, pipeline(task('a', 'db')), run('    - pipelineTaskName: a\n      sidecarSpecs:\n        - {name: pg, computeResources: {limits: {memory: 64Mi}}}\n')];
+    const r = build(docs.map((text, i) => ({ name: `doc${i}.yaml`, text })));
+    if (r.kind !== 'ok') throw new Error(JSON.stringify(r.errors));
+    const containers = (r.pod['spec'] as { containers: { name: string; resources?: unknown }[] }).containers;
+    expect(containers.find((c) => c.name === 'a-pg')?.resources).toMatchObject({ limits: { memory: '64Mi' } });
+    const bad = [DB, pipeline(task('a', 'db')), run('    - pipelineTaskName: a\n      sidecarSpecs: [{name: nope}]\n')];
+    expect(validate(bad.map((text, i) => ({ name: `doc${i}.yaml`, text })))).toEqual([e('PipelineRun/r', 'spec.taskRunSpecs[0].sidecarSpecs[0].name', 'task "a" has no sidecar "nope"')]);
+  });
+
+  it('looks up the entrypoint of a pipeline sidecar without command through the image resolver', () => {
+    const r = build([{ name: 'a.yaml', text: PLAIN }, { name: 'b.yaml', text: pipeline(task('a', 'plain'), '  sidecars: [{name: kv, image: redis, args: [--port, "7000"]}]\n') }], {
+      imageConfigResolver: { resolve: (image) => (image === 'redis' ? { entrypoint: ['docker-entrypoint.sh'], cmd: ['redis-server'] } : undefined) },
+    });
+    if (r.kind !== 'ok') throw new Error(JSON.stringify(r.errors));
+    expect(r.plan.sidecars[0]).toMatchObject({ command: ['docker-entrypoint.sh'], args: ['--port', '7000'] });
+  });
+});

@@ -15,7 +15,7 @@ import {
   readMetadata, readPipelineSpec, readRun, readStepActionSpec, readTaskSpec,
 } from './model.ts';
 import type { BuildOptions, RefResolver, ResolvedDocument } from './options.ts';
-import { type SidecarPorts, checkSidecarPorts, graceOf, withAnnotatedSidecars, withRunSidecars } from './sidecars.ts';
+import { type SidecarPorts, checkSidecarPorts, graceOf, runSidecars, withAnnotatedSidecars, withRunSidecars, withSidecarSpecs } from './sidecars.ts';
 import { type Raw, obj, typeOf } from './read.ts';
 import { isRunTimeRef, parseTaskRef, uuidFrom, walkStrings } from './refs.ts';
 import { childResultResolver, flattenPipeline } from './nested.ts';
@@ -580,9 +580,13 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
 
   const sidecarPorts: SidecarPorts[] = [];
   const sidecarGraceMs = graceOf(run?.podTemplate);
+  const addedSidecars = runSidecars(rd, run);
+  for (const t of addedSidecars.keys()) if (!byName.has(t) && !run?.taskRunSpecs.some((x) => x.pipelineTaskName === t)) rd.error(`metadata.annotations[pipod.dev/task-sidecars][${t}]`, `unknown pipeline task "${t}"`);
   const compileTask = (r: Resolved, inst?: { readonly name: string; readonly combo: ReadonlyMap<string, string> }): PlanTask | undefined => {
     const { pt } = r;
-    const spec = r.spec ? withRunSidecars(r.spec, run?.taskRunSpecs.find((x) => x.pipelineTaskName === pt.name)?.sidecars ?? []) : undefined;
+    const spec = r.spec
+      ? withSidecarSpecs(rd, withRunSidecars(r.spec, addedSidecars.get(pt.name) ?? []), run?.taskRunSpecs.find((x) => x.pipelineTaskName === pt.name)?.sidecarSpecs ?? [], pt.name)
+      : undefined;
     const name = inst?.name ?? pt.name;
     const id = ids.take([name]);
     // pipeline-scope substitution of what the pipeline task says
@@ -829,7 +833,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     });
     const sidecars: PlanSidecar[] = spec.sidecars.map((s) => {
       const c = compileContainer(s);
-      if (s.ports !== undefined) sidecarPorts.push({ d: sink.at(s.path.startsWith('spec.taskRunSpecs') ? run?.source ?? spec.source : spec.source), task: name, phase: pt.isFinally ? 'finally' : 'dag', sidecar: s.name, container: c.name, path: s.path, ports: s.ports });
+      if (s.ports !== undefined) sidecarPorts.push({ d: sink.at(s.path.startsWith('spec.taskRunSpecs') || s.path.startsWith('metadata.annotations') ? run?.source ?? spec.source : spec.source), task: name, phase: pt.isFinally ? 'finally' : 'dag', sidecar: s.name, container: c.name, path: s.path, ports: s.ports });
       return {
         name: s.name, container: c.name, image: c.image, command: c.command, args: c.args, ...(c.script !== undefined ? { script: c.script } : {}),
         env: c.env, ...(c.workingDir !== undefined ? { workingDir: c.workingDir } : {}),

@@ -8,7 +8,7 @@ import { DEFAULT_SETTINGS } from '@pipod/plan';
 import { parse } from 'yaml';
 import { type DocSink, viaField, viaIndex } from './errors.ts';
 import { isRecord } from './load.ts';
-import { type ContainerSpec, type PipelineSpec, type TaskSpec, readSidecars } from './model.ts';
+import { type ContainerSpec, type PipelineSpec, type SidecarSpecOverride, type TaskSpec, readSidecars } from './model.ts';
 import type { Raw } from './read.ts';
 
 /** The Pipeline annotation that carries pipeline-level sidecars (YAML or JSON list). */
@@ -161,4 +161,24 @@ export function runSidecars(d: DocSink, run: { readonly annotations: Readonly<Re
     out.set(task, readSidecars(d, { sidecars: list }, tp));
   }
   return out;
+}
+
+/**
+ * `taskRunSpecs[].sidecarSpecs`: each names a sidecar of the task (its own or
+ * one the run added) and replaces its computeResources, as Tekton does.
+ */
+export function withSidecarSpecs(d: DocSink, spec: TaskSpec, overrides: readonly SidecarSpecOverride[], task: string): TaskSpec {
+  if (overrides.length === 0) return spec;
+  const sidecars = [...spec.sidecars];
+  for (const o of overrides) {
+    const i = sidecars.findIndex((s) => s.name === o.name);
+    const s = sidecars[i];
+    if (s === undefined) {
+      d.error(viaField(o.path, 'name'), `task "${task}" has no sidecar "${o.name}"`);
+      continue;
+    }
+    const { computeResources: _old, ...rest } = s;
+    sidecars[i] = { ...rest, ...(o.computeResources ? { computeResources: o.computeResources } : {}) };
+  }
+  return { ...spec, sidecars };
 }
