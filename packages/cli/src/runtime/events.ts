@@ -85,3 +85,24 @@ export function syntheticSummary(status: RunStatus, reason: string, startedAt: D
     results: {},
   };
 }
+
+/** A run's time budget: once it is spent, `onSpent` runs (an immediate cancel). */
+export interface Watchdog {
+  /** True when the budget ran out before `stop`. */
+  readonly fired: boolean;
+  stop(): void;
+}
+
+/** Starts a watchdog for `ms` milliseconds (none when undefined). */
+export function startWatchdog(ms: number | undefined, onSpent: () => void): Watchdog {
+  let fired = false;
+  const timer = ms === undefined ? undefined : setTimeout(() => {
+    fired = true;
+    onSpent();
+  }, ms);
+  timer?.unref();
+  return {
+    get fired() { return fired; },
+    stop: () => { if (timer !== undefined) clearTimeout(timer); },
+  };
+}

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { type ExecutionPlan, PipodError, type RunEvent, type RunSummary, SUPERVISOR_CONTAINER, dnsLabel } from '@pipod/plan';
 import { Kube, cancelExecCommand, isStatus, orNotFound, parseEventLine, startFailure } from '@pipod/controller';
 import type { V1Pod } from '@kubernetes/client-node';
-import { syntheticSummary } from './events.ts';
+import { startWatchdog, syntheticSummary } from './events.ts';
 import { containerOwners } from './podman.ts';
 import { type ImageMap, mapImage } from './podman-pod.ts';
 import type { CancelMode, KubeContainer, KubePod, RunHandle, RunObserver, RunRequest, Runtime } from './types.ts';
@@ -185,21 +185,15 @@ export class KubernetesRuntime implements Runtime {
         }
       })();
 
-      let watchdog: NodeJS.Timeout | undefined;
-      let timedOut = false;
-      if (req.watchdogMs !== undefined) {
-        watchdog = setTimeout(() => {
-          timedOut = true;
-          note('the run exceeded its time budget; cancelling immediately');
-          void cancel('immediate');
-        }, req.watchdogMs);
-        watchdog.unref();
-      }
+      const watchdog = startWatchdog(req.watchdogMs, () => {
+        note('the run exceeded its time budget; cancelling immediately');
+        void cancel('immediate');
+      });
       const forcedReason = await Promise.race([follow.then(() => undefined), forcedP]);
-      if (watchdog !== undefined) clearTimeout(watchdog);
+      watchdog.stop();
       if (summary !== undefined) return summary;
       if (forcedReason !== undefined) {
-        return syntheticSummary(timedOut ? 'TimedOut' : 'Cancelled', timedOut ? 'the run did not stop within its time budget; the pod was deleted' : 'the pod was deleted by force', startedAt, new Date(), req.plan);
+        return syntheticSummary(watchdog.fired ? 'TimedOut' : 'Cancelled', watchdog.fired ? 'the run did not stop within its time budget; the pod was deleted' : 'the pod was deleted by force', startedAt, new Date(), req.plan);
       }
       const pod = await orNotFound(this.kube.getPod(namespace, podName));
       const why = !pod ? 'the pod was deleted' : pod.status?.reason === 'DeadlineExceeded' ? 'the pod exceeded its activeDeadlineSeconds'

@@ -14,7 +14,7 @@ import {
   INIT_CONTAINER, Layout, PipodError, RUNTIME_VOLUME, SUPERVISOR_CONTAINER,
   type ExecutionPlan, type RunEvent, type RunSummary,
 } from '@pipod/plan';
-import { parseEventLine, syntheticSummary } from './events.ts';
+import { parseEventLine, startWatchdog, syntheticSummary } from './events.ts';
 import { toPodmanPod, uniquePodName, type ImageMap } from './podman-pod.ts';
 import type { CancelMode, LogLine, RunHandle, RunObserver, RunRequest, Runtime } from './types.ts';
 
@@ -226,18 +226,12 @@ export class PodmanRuntime implements Runtime {
         p.on('error', () => resolve());
       });
 
-      let watchdog: NodeJS.Timeout | undefined;
-      let timedOut = false;
-      if (req.watchdogMs !== undefined) {
-        watchdog = setTimeout(() => {
-          timedOut = true;
-          note('the run exceeded its time budget; cancelling immediately');
-          void cancel('immediate');
-        }, req.watchdogMs);
-        watchdog.unref();
-      }
+      const watchdog = startWatchdog(req.watchdogMs, () => {
+        note('the run exceeded its time budget; cancelling immediately');
+        void cancel('immediate');
+      });
       const forcedReason = await Promise.race([follow.then(() => undefined), forcedP]);
-      if (watchdog !== undefined) clearTimeout(watchdog);
+      watchdog.stop();
       // Let the log follower drain: step containers exit on their own once the supervisor is done.
       await Promise.race([stepLogs, new Promise((r) => setTimeout(r, LOG_DRAIN_MS).unref())]);
 
@@ -248,7 +242,7 @@ export class PodmanRuntime implements Runtime {
       }
       if (summary !== undefined) return summary;
       if (forcedReason !== undefined) {
-        return syntheticSummary(timedOut ? 'TimedOut' : 'Cancelled', timedOut ? 'the run did not stop within its time budget; the pod was removed' : 'the pod was removed by force', startedAt, new Date(), req.plan);
+        return syntheticSummary(watchdog.fired ? 'TimedOut' : 'Cancelled', watchdog.fired ? 'the run did not stop within its time budget; the pod was removed' : 'the pod was removed by force', startedAt, new Date(), req.plan);
       }
       const waited = await this.exec(['wait', supervisor]);
       const code = waited.stdout.trim();

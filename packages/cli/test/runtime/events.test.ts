@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent, RunSummary } from '@pipod/plan';
-import { formatDuration, parseEventLine, progressLine, summaryText, syntheticSummary } from '../../src/runtime/events.ts';
+import { formatDuration, parseEventLine, progressLine, startWatchdog, summaryText, syntheticSummary } from '../../src/runtime/events.ts';
 import { cleanStderr } from '../../src/runtime/podman.ts';
 
 const T = '2026-01-01T00:00:00.000Z';
@@ -55,5 +55,22 @@ describe('summaries', () => {
 
   it('drops podman noise from stderr', () => {
     expect(cleanStderr('failed to connect to syslog: Initialization\nError: real problem\ntime="x" level=error msg="Removing container abc123 from database: gone"\n')).toBe('Error: real problem');
+  });
+});
+
+describe('startWatchdog', () => {
+  it('fires once its budget is spent', async () => {
+    let calls = 0;
+    const w = startWatchdog(20, () => calls++);
+    await new Promise((r) => setTimeout(r, 60));
+    expect([w.fired, calls]).toEqual([true, 1]);
+  });
+  it('never fires once stopped, nor without a budget', async () => {
+    let calls = 0;
+    const w = startWatchdog(20, () => calls++);
+    w.stop();
+    const none = startWatchdog(undefined, () => calls++);
+    await new Promise((r) => setTimeout(r, 60));
+    expect([w.fired, none.fired, calls]).toEqual([false, false, 0]);
   });
 });
