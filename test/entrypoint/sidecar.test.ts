@@ -200,3 +200,19 @@ describe('a pipeline sidecar that ends mid-run', () => {
     expect(eventsOf(events, 'sidecar.failed')).toEqual([expect.objectContaining({ sidecar: 'shared', reason: 'exited with code 5 while the run went on' })]);
   });
 });
+
+describe('sidecar shutdown', () => {
+  it('SIGTERM first, SIGKILL once terminationGraceMs has passed', async () => {
+    const plan = makePlan({
+      tasks: [{
+        name: 't',
+        sidecars: [sidecar('stubborn', 't-stubborn', ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 0.1; done'])],
+        steps: [{ name: 's', script: 'true' }],
+      }],
+    });
+    const { summary, run } = await runPlan(plan);
+    expect(summary.status).toBe('Succeeded');
+    const done = JSON.parse(fs.readFileSync(run.layout.doneFile('t-stubborn', 1), 'utf8')) as { reason: string; signal?: string; startedAt: string; finishedAt: string };
+    expect(done).toMatchObject({ reason: 'Stopped', signal: 'SIGKILL' });
+  });
+});
