@@ -654,7 +654,11 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
         continue;
       }
       usedWorkspaces.add(b.workspace);
-      const subPath = [pb.subPath, b.subPath].filter((s): s is string => s !== undefined && s !== '').join('/');
+      // A subPath may use params and context (Tekton substitutes it); a mount must be known before the pod starts, so results may not.
+      const own = b.subPath !== undefined ? substIn(pd, pipelineScope, b.subPath, viaField(b.path, 'subPath')) : undefined;
+      const late = own !== undefined ? refsIn(own).filter(isRunTimeRef) : [];
+      if (late.length > 0) pd.error(viaField(b.path, 'subPath'), `subPath depends on the run-time value $(${late[0] ?? ''}); one pod needs every mount before it starts`);
+      const subPath = [pb.subPath, own].filter((s): s is string => s !== undefined && s !== '').join('/');
       tws.set(w.name, { mountPath, bound: true, ...(pb.volume !== undefined ? { volume: pb.volume } : {}), ...(subPath !== '' ? { subPath } : {}), readOnly: w.readOnly, claim: pb.claim });
     }
 
