@@ -148,6 +148,7 @@ describe('grpc probes and sidecars failing', () => {
     expect(summary.tasks.t).toMatchObject({ status: 'Failed', reason: 'SidecarFailed' });
     expect(eventsOf(events, 'sidecar.failed')[0]).toMatchObject({ sidecar: 'crash', reason: 'exited with code 3 while the task ran' });
     expect(summary.tasks.f).toMatchObject({ status: 'Succeeded' });
+    expect(summary.tasks.t?.steps).toEqual([expect.objectContaining({ name: 's', status: 'Failed' })]);
     expect(summary.durationMs).toBeLessThan(10_000);
   });
 });

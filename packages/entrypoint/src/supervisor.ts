@@ -631,7 +631,7 @@ export class Supervisor {
           : done.reason === 'TimedOut'
             ? 'TimedOut'
             : done.reason === 'Stopped'
-              ? rec.stopReason === 'Cancelled' ? 'Cancelled' : 'TimedOut'
+              ? rec.stopReason === 'Cancelled' ? 'Cancelled' : rec.stopReason === 'SidecarFailed' ? 'Failed' : 'TimedOut'
               : 'Failed';
         rec.steps.push({ name: step.name, container: step.container, status: stepStatus, ...(died ? {} : { exitCode: done.exitCode }), startedAt: done.startedAt, finishedAt: done.finishedAt });
         if (died) {
