@@ -11,7 +11,7 @@ import {
 import { type DocSink, type Sink, viaField, viaIndex } from './errors.ts';
 import { type LoadedDocument, isRecord } from './load.ts';
 import {
-  type Binding, type ContainerSpec, type MatrixSpec, type ParamSpec, type StepActionSpec, type PipelineSpec, type PipelineTaskSpec, type RunSpec, type TaskSpec,
+  type Binding, type ContainerSpec, type MatrixSpec, type ParamSpec, type SidecarSpecOverride, type StepActionSpec, type PipelineSpec, type PipelineTaskSpec, type RunSpec, type TaskSpec,
   readMetadata, readPipelineSpec, readRun, readStepActionSpec, readTaskSpec,
 } from './model.ts';
 import type { BuildOptions, RefResolver, ResolvedDocument } from './options.ts';
@@ -584,8 +584,9 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   for (const t of addedSidecars.keys()) if (!byName.has(t) && !run?.taskRunSpecs.some((x) => x.pipelineTaskName === t)) rd.error(`metadata.annotations[pipod.dev/task-sidecars][${t}]`, `unknown pipeline task "${t}"`);
   const compileTask = (r: Resolved, inst?: { readonly name: string; readonly combo: ReadonlyMap<string, string> }): PlanTask | undefined => {
     const { pt } = r;
+    const trs = run?.taskRunSpecs.find((x) => x.pipelineTaskName === pt.name);
     const spec = r.spec
-      ? withSidecarSpecs(rd, withRunSidecars(r.spec, addedSidecars.get(pt.name) ?? []), run?.taskRunSpecs.find((x) => x.pipelineTaskName === pt.name)?.sidecarSpecs ?? [], pt.name)
+      ? withStepSpecs(rd, withSidecarSpecs(rd, withRunSidecars(r.spec, addedSidecars.get(pt.name) ?? []), trs?.sidecarSpecs ?? [], pt.name), trs?.stepSpecs ?? [], pt.name)
       : undefined;
     const name = inst?.name ?? pt.name;
     const id = ids.take([name]);
@@ -1105,6 +1106,23 @@ function checkTaskRef(tr: ReturnType<typeof parseTaskRef> & object, pt: Pipeline
   const decl = target.spec?.results.find((x) => x.name === tr.result);
   if (target.pt.matrix && decl && decl.type !== 'string') return `result "${tr.result}" of matrixed task "${tr.task}" is ${decl.type}; only string results of a matrix are gathered (into an array)`;
   return undefined;
+}
+
+/** `taskRunSpecs[].stepSpecs`: each names a step of the task and replaces its computeResources, as Tekton does. */
+function withStepSpecs(d: DocSink, spec: TaskSpec, overrides: readonly SidecarSpecOverride[], task: string): TaskSpec {
+  if (overrides.length === 0) return spec;
+  const steps = [...spec.steps];
+  for (const o of overrides) {
+    const i = steps.findIndex((s) => s.name === o.name);
+    const s = steps[i];
+    if (s === undefined) {
+      d.error(viaField(o.path, 'name'), `task "${task}" has no step "${o.name}"`);
+      continue;
+    }
+    const { computeResources: _old, ...rest } = s;
+    steps[i] = { ...rest, ...(o.computeResources ? { computeResources: o.computeResources } : {}) };
+  }
+  return { ...spec, steps };
 }
 
 /** Maximum combinations of one matrix (Tekton's default-max-matrix-combinations-count). */

@@ -257,7 +257,7 @@ export interface RunSpec {
   readonly retries?: number;
   readonly serviceAccountName?: string;
   readonly podTemplate?: Raw;
-  readonly taskRunSpecs: readonly { readonly pipelineTaskName: string; readonly serviceAccountName?: string; readonly sidecars: readonly ContainerSpec[]; readonly sidecarSpecs: readonly SidecarSpecOverride[]; readonly path: string }[];
+  readonly taskRunSpecs: readonly { readonly pipelineTaskName: string; readonly serviceAccountName?: string; readonly sidecars: readonly ContainerSpec[]; readonly sidecarSpecs: readonly SidecarSpecOverride[]; readonly stepSpecs: readonly SidecarSpecOverride[]; readonly path: string }[];
 }
 
 const METADATA: Fields = {
@@ -353,7 +353,7 @@ const TASK_RUN_TEMPLATE: Fields = { serviceAccountName: true, podTemplate: true 
 const TASK_RUN_SPECS: Fields = {
   pipelineTaskName: true, serviceAccountName: true, sidecars: true,
   podTemplate: 'a per-task podTemplate cannot apply inside one pod',
-  stepSpecs: `stepSpecs are ${LATER}`, sidecarSpecs: true, metadata: `taskRunSpecs metadata is ${LATER}`,
+  stepSpecs: true, sidecarSpecs: true, metadata: `taskRunSpecs metadata is ${LATER}`,
   computeResources: `taskRunSpecs computeResources are ${LATER}`,
 };
 /** Pod template fields that apply to the one pod as a whole. */
@@ -691,8 +691,8 @@ export interface SidecarSpecOverride {
 }
 
 /** Reads `sidecarSpecs` of a taskRunSpecs entry. */
-export function readSidecarSpecs(d: DocSink, o: Raw, path: string): SidecarSpecOverride[] {
-  return objList(d, o, 'sidecarSpecs', path).map(({ value: v, path: vp }) => {
+export function readSidecarSpecs(d: DocSink, o: Raw, path: string, key: 'sidecarSpecs' | 'stepSpecs' = 'sidecarSpecs'): SidecarSpecOverride[] {
+  return objList(d, o, key, path).map(({ value: v, path: vp }) => {
     checkFields(d, v, vp, { name: true, computeResources: true });
     const computeResources = obj(d, v, 'computeResources', vp);
     return { name: str(d, v, 'name', vp, true) ?? '', ...(computeResources ? { computeResources } : {}), path: vp };
@@ -950,7 +950,7 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
     const taskRunSpecs = objList(d, spec, 'taskRunSpecs', 'spec').map(({ value: s, path: sp }) => {
       checkFields(d, s, sp, TASK_RUN_SPECS);
       const sa = str(d, s, 'serviceAccountName', sp);
-      return { pipelineTaskName: str(d, s, 'pipelineTaskName', sp, true) ?? '', ...(sa !== undefined ? { serviceAccountName: sa } : {}), sidecars: readSidecars(d, s, sp), sidecarSpecs: readSidecarSpecs(d, s, sp), path: sp };
+      return { pipelineTaskName: str(d, s, 'pipelineTaskName', sp, true) ?? '', ...(sa !== undefined ? { serviceAccountName: sa } : {}), sidecars: readSidecars(d, s, sp), sidecarSpecs: readSidecarSpecs(d, s, sp), stepSpecs: readSidecarSpecs(d, s, sp, 'stepSpecs'), path: sp };
     });
     return {
       ...base, ...(pipelineRef ? { pipelineRef } : {}), ...(pipelineSpec ? { pipelineSpec } : {}),
