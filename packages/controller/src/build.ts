@@ -112,12 +112,22 @@ export function dropNulls(v: unknown, key = ''): unknown {
   return out;
 }
 
+/**
+ * pipod's own annotations (`pipod.dev/sidecars`, `pipod.dev/task-sidecars`):
+ * they carry what the API server drops from a spec, so they must reach the builder.
+ */
+function pipodAnnotations(a: unknown): Rec {
+  const out: Rec = {};
+  for (const [k, v] of Object.entries(rec(a) ?? {})) if (k.startsWith('pipod.dev/') && typeof v === 'string') out[k] = v;
+  return Object.keys(out).length > 0 ? { annotations: out } : {};
+}
+
 /** Only the fields a Tekton document is allowed to have (the builder rejects unknown ones such as `status` or server metadata). */
 function strip(o: KObject): Rec {
   const m = o.metadata ?? {};
   return {
     apiVersion: o.apiVersion, kind: o.kind,
-    metadata: { name: m.name, ...(m.namespace ? { namespace: m.namespace } : {}), ...(m.labels ? { labels: m.labels } : {}) },
+    metadata: { name: m.name, ...(m.namespace ? { namespace: m.namespace } : {}), ...(m.labels ? { labels: m.labels } : {}), ...pipodAnnotations(m.annotations) },
     spec: dropNulls(o.spec ?? {}),
   };
 }
@@ -143,7 +153,7 @@ function runDocument(run: Rec): Rec {
   delete spec['status'];
   return {
     apiVersion: 'tekton.dev/v1', kind: 'PipelineRun',
-    metadata: { name: m['name'], ...(m['namespace'] ? { namespace: m['namespace'] } : {}) },
+    metadata: { name: m['name'], ...(m['namespace'] ? { namespace: m['namespace'] } : {}), ...pipodAnnotations(m['annotations']) },
     spec,
   };
 }
