@@ -610,6 +610,10 @@ export class Supervisor {
           rec.steps.push({ name: step.name, container: step.container, status: 'Skipped' });
           continue;
         }
+        if (step.when !== undefined && step.when.length > 0 && !whenHolds(step.when, this.resolverFor(rec, attempt))) {
+          rec.steps.push({ name: step.name, container: step.container, status: 'Skipped' });
+          continue;
+        }
         const seq = this.nextSeq(step.container);
         const msg = this.buildStart(rec, step, attempt, seq);
         writeJson(layout.startFile(step.container, seq), msg);

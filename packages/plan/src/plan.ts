@@ -70,6 +70,8 @@ export interface PlanStep {
   readonly onError: 'continue' | 'stopAndFail';
   readonly timeoutMs?: number;
   readonly results: readonly PlanResultDecl[];
+  /** Step `when` expressions, evaluated just before the step would start; absent means always. */
+  readonly when?: readonly PlanWhen[];
 }
 
 /** A sidecar: wrapped, started with its scope, stopped when the scope ends. */

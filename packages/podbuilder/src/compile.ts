@@ -834,6 +834,12 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
         env: c.env, ...(c.workingDir !== undefined ? { workingDir: c.workingDir } : {}), onError: s.onError ?? 'stopAndFail',
         ...(s.timeoutMs !== undefined && s.timeoutMs > 0 ? { timeoutMs: s.timeoutMs } : {}),
         results: s.results.map((x): PlanResultDecl => ({ name: x.name, type: x.type })),
+        ...(s.when !== undefined && s.when.length > 0 ? {
+          when: s.when.map((w): PlanWhen => ({
+            input: substIn(td, taskScope(s), w.input, viaField(w.path, 'input')), operator: w.operator,
+            values: substArgsIn(td, taskScope(s), w.values, viaField(w.path, 'values')),
+          })),
+        } : {}),
       };
     });
     const sidecars: PlanSidecar[] = spec.sidecars.map((s) => {

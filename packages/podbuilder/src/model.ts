@@ -88,6 +88,8 @@ export interface ContainerSpec {
   /** A step that runs a StepAction: what it names and the params it passes (compile.ts fills in the rest). */
   readonly ref?: NamedRef;
   readonly params?: readonly ParamEntry[];
+  /** Step `when` expressions: the step is skipped unless all hold. */
+  readonly when?: readonly WhenSpec[];
 }
 
 /** A StepAction's spec: a reusable step with its own params and results. */
@@ -284,10 +286,10 @@ const STEP: Fields = {
   stderrConfig: `stderrConfig is ${LATER}`,
   ref: true,
   params: true,
-  when: `step when expressions are ${LATER}`,
+  when: true,
 };
 /** Fields a step that names a StepAction may set itself; the rest come from the StepAction. */
-const STEP_WITH_REF = new Set(['name', 'ref', 'params', 'onError', 'timeout', 'computeResources', 'results', 'displayName', 'workingDir', 'securityContext']);
+const STEP_WITH_REF = new Set(['name', 'ref', 'params', 'onError', 'timeout', 'computeResources', 'results', 'displayName', 'workingDir', 'securityContext', 'when']);
 const STEP_REF: Fields = { name: true, resolver: `remote resolution is ${LATER}`, params: `remote resolution is ${LATER}` };
 const STEP_ACTION_SPEC: Fields = {
   description: true, image: true, command: true, args: true, script: true, env: true, params: true, results: true,
@@ -652,6 +654,7 @@ function readContainers(d: DocSink, spec: Raw, specPath: string, kind: 'step' | 
       ...(onErrorRaw === 'continue' || onErrorRaw === 'stopAndFail' ? { onError: onErrorRaw } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(ref ? { ref } : {}), ...(stepParams ? { params: stepParams } : {}),
+      ...(kind === 'step' && c['when'] !== undefined ? { when: readWhen(d, c, path) } : {}),
       results,
       ...(readinessProbe ? { readinessProbe } : {}),
       ...(startupProbe ? { startupProbe } : {}),
@@ -793,15 +796,7 @@ function readPipelineTask(d: DocSink, t: Raw, path: string, index: number, isFin
     return { name: wname, workspace: str(d, w, 'workspace', wp) ?? wname, ...(subPath !== undefined ? { subPath } : {}), path: wp };
   });
   checkUnique(d, workspaces, 'workspace binding');
-  const when: WhenSpec[] = objList(d, t, 'when', path).map(({ value: w, path: wp }) => {
-    checkFields(d, w, wp, WHEN);
-    const input = str(d, w, 'input', wp, w['cel'] === undefined) ?? '';
-    const op = str(d, w, 'operator', wp, w['cel'] === undefined);
-    if (op !== undefined && op !== 'in' && op !== 'notin') d.error(viaField(wp, 'operator'), `invalid operator "${op}": must be in or notin`);
-    const values = strList(d, w, 'values', wp);
-    if (w['cel'] === undefined && values.length === 0) d.error(viaField(wp, 'values'), 'expecting non-empty values');
-    return { input, operator: op === 'notin' ? 'notin' : 'in', values, path: wp };
-  });
+  const when = readWhen(d, t, path);
   const timeoutMs = readDurationMs(d, t, 'timeout', path);
   const retries = int(d, t, 'retries', path) ?? 0;
   const onError = str(d, t, 'onError', path);
@@ -815,6 +810,19 @@ function readPipelineTask(d: DocSink, t: Raw, path: string, index: number, isFin
     onError: onError === 'continue' ? 'continue' : 'stopAndFail', ...(matrix ? { matrix } : {}),
     ...(pipelineRef ? { pipelineRef } : {}), ...(pipelineSpec ? { pipelineSpec } : {}), raw: t,
   };
+}
+
+/** Reads the `when` list of a pipeline task or a step. */
+function readWhen(d: DocSink, o: Raw, path: string): WhenSpec[] {
+  return objList(d, o, 'when', path).map(({ value: w, path: wp }) => {
+    checkFields(d, w, wp, WHEN);
+    const input = str(d, w, 'input', wp, w['cel'] === undefined) ?? '';
+    const op = str(d, w, 'operator', wp, w['cel'] === undefined);
+    if (op !== undefined && op !== 'in' && op !== 'notin') d.error(viaField(wp, 'operator'), `invalid operator "${op}": must be in or notin`);
+    const values = strList(d, w, 'values', wp);
+    if (w['cel'] === undefined && values.length === 0) d.error(viaField(wp, 'values'), 'expecting non-empty values');
+    return { input, operator: op === 'notin' ? 'notin' : 'in', values, path: wp };
+  });
 }
 
 /** Reads `matrix`: params must be arrays (or a whole array reference), include params strings. */
