@@ -741,12 +741,22 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       volumes.push({ ...sv, name });
     }
 
+    // A workspace that some step or sidecar names is isolated: only those containers mount it.
+    const isolated = new Set<string>();
+    for (const c of [...spec.steps, ...spec.sidecars]) {
+      for (const w of c.workspaces ?? []) {
+        if (!tws.has(w.name)) td.error(viaField(w.path, 'name'), `undeclared workspace "${w.name}" (the task declares ${list([...tws.keys()])})`);
+        isolated.add(w.name);
+      }
+    }
     const baseMounts = (step: ContainerSpec): Raw[] => {
       const mounts: Raw[] = [{ name: 'pipod', mountPath: podLayout.root }];
       if (step.kind === 'step') mounts.push({ name: 'pipod', mountPath: TEKTON_RESULTS_DIR, subPath: podLayout.taskResultsSubPath(id) });
-      for (const [, w] of tws) {
+      for (const [n, w] of tws) {
         if (!w.bound || w.volume === undefined) continue;
-        mounts.push({ name: w.volume, mountPath: w.mountPath, ...(w.subPath !== undefined ? { subPath: w.subPath } : {}), ...(w.readOnly ? { readOnly: true } : {}) });
+        const own = step.workspaces?.find((x) => x.name === n);
+        if (isolated.has(n) && !own) continue;
+        mounts.push({ name: w.volume, mountPath: own?.mountPath ?? w.mountPath, ...(w.subPath !== undefined ? { subPath: w.subPath } : {}), ...(w.readOnly ? { readOnly: true } : {}) });
       }
       for (const m of step.volumeMounts) {
         const vn = volNames.get(m.name);

@@ -90,6 +90,8 @@ export interface ContainerSpec {
   readonly params?: readonly ParamEntry[];
   /** Step `when` expressions: the step is skipped unless all hold. */
   readonly when?: readonly WhenSpec[];
+  /** Isolated workspaces: a task workspace named here is mounted only in the steps and sidecars that name it. */
+  readonly workspaces?: readonly { readonly name: string; readonly mountPath?: string; readonly path: string }[];
 }
 
 /** A StepAction's spec: a reusable step with its own params and results. */
@@ -281,7 +283,7 @@ const STEP: Fields = {
   onError: true, results: true,
   resources: 'not a tekton.dev/v1 field; use computeResources',
   volumeDevices: `volumeDevices are ${LATER}`,
-  workspaces: `step workspaces (isolated workspaces) are ${LATER}`,
+  workspaces: true,
   stdoutConfig: `stdoutConfig is ${LATER}`,
   stderrConfig: `stderrConfig is ${LATER}`,
   ref: true,
@@ -309,7 +311,7 @@ const SIDECAR: Fields = {
   livenessProbe: `sidecar livenessProbe is ${LATER}`,
   lifecycle: `sidecar lifecycle hooks are ${LATER}`,
   volumeDevices: `volumeDevices are ${LATER}`,
-  workspaces: `sidecar workspaces are ${LATER}`,
+  workspaces: true,
   restartPolicy: `sidecar restartPolicy is ${LATER}`,
   stdin: LATER, stdinOnce: LATER, tty: LATER, terminationMessagePath: LATER, terminationMessagePolicy: LATER,
 };
@@ -655,6 +657,13 @@ function readContainers(d: DocSink, spec: Raw, specPath: string, kind: 'step' | 
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(ref ? { ref } : {}), ...(stepParams ? { params: stepParams } : {}),
       ...(kind === 'step' && c['when'] !== undefined ? { when: readWhen(d, c, path) } : {}),
+      ...(c['workspaces'] !== undefined ? {
+        workspaces: objList(d, c, 'workspaces', path).map(({ value: w, path: wp }) => {
+          checkFields(d, w, wp, { name: true, mountPath: true });
+          const mp = str(d, w, 'mountPath', wp);
+          return { name: str(d, w, 'name', wp, true) ?? '', ...(mp !== undefined ? { mountPath: mp } : {}), path: wp };
+        }),
+      } : {}),
       results,
       ...(readinessProbe ? { readinessProbe } : {}),
       ...(startupProbe ? { startupProbe } : {}),
