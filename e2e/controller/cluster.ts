@@ -8,7 +8,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { type KObject, Kube, RESOURCES, type Resource, isStatus, orNotFound } from '@pipod/controller';
-import { ROOT } from '../helpers.ts';
+import { ROOT, ensureImages } from '../helpers.ts';
 
 /** The test cluster's kubeconfig: $PIPOD_KUBECONFIG, else the one e2e/cluster/up writes. */
 export const KUBECONFIG = process.env['PIPOD_KUBECONFIG'] ?? '/var/lib/pipod-cluster/kubeconfig';
@@ -181,4 +181,25 @@ export function metricValue(text: string, name: string): number | undefined {
 /** Imports the runtime and test images into the cluster node (idempotent). */
 export function importImages(): void {
   execFileSync('bash', [join(ROOT, 'e2e', 'cluster', 'import-images')], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/**
+ * The common start of a controller suite: images on the node, the CLI built,
+ * both namespaces, the flag on, the definitions applied, and a controller
+ * process that holds the lease.
+ */
+export async function setUpController(o: { readonly controllerNs: string; readonly ns: string; readonly logName: string; readonly docs: readonly Record<string, unknown>[] }): Promise<{ kube: Kube; ctl: ControllerProcess }> {
+  ensureImages();
+  importImages();
+  buildCli();
+  const kube = Kube.load(KUBECONFIG);
+  await createNamespace(kube, o.controllerNs);
+  await createNamespace(kube, o.ns);
+  // Pods need a ServiceAccount; wait for the controller-manager to create `default`.
+  await waitFor('default service account', async () => (await kube.core.readNamespacedServiceAccount({ namespace: o.ns, name: 'default' }).catch(() => undefined)) ? true : undefined, 60_000);
+  await setFlag(kube, o.controllerNs, true);
+  await applyDefinitions(kube, o.ns, o.docs);
+  const ctl = startController(o.controllerNs, o.ns, o.logName);
+  await waitFor('controller leadership', async () => metricValue(await ctl.metrics(), 'pipod_leader') === 1 ? true : undefined, 60_000);
+  return { kube, ctl };
 }

@@ -12,10 +12,8 @@ import type { RunSummary } from '@pipod/plan';
 import { build } from '@pipod/podbuilder';
 import { type KObject, Kube, RESOURCES } from '@pipod/controller';
 import { PodmanRuntime, type KubePod } from '../../packages/cli/src/runtime/index.ts';
-import { ensureImages } from '../helpers.ts';
 import {
-  type ControllerProcess, KUBECONFIG, applyDefinitions, buildCli, clusterProblem, createNamespace, deleteNamespace, fixture, importImages,
-  metricValue, setFlag, sleep, startController, succeeded, tektonControllerRunning, waitDone, waitFor,
+  type ControllerProcess, applyDefinitions, clusterProblem, deleteNamespace, fixture, metricValue, setFlag, sleep, startController, succeeded, tektonControllerRunning, waitDone, waitFor, setUpController,
 } from './cluster.ts';
 
 const problem = await clusterProblem();
@@ -44,18 +42,7 @@ describe.skipIf(problem !== undefined)('pipod controller on a real cluster', () 
   const byTask = (trs: KObject[]): Record<string, KObject> => Object.fromEntries(trs.map((t) => [t.metadata?.annotations?.['pipod.dev/pipeline-task'] ?? '', t]));
 
   beforeAll(async () => {
-    ensureImages();
-    importImages();
-    buildCli();
-    kube = Kube.load(KUBECONFIG);
-    await createNamespace(kube, CTL_NS);
-    await createNamespace(kube, NS);
-    // Pods need a ServiceAccount; wait for the controller-manager to create `default`.
-    await waitFor('default service account', async () => (await kube.core.readNamespacedServiceAccount({ namespace: NS, name: 'default' }).catch(() => undefined)) ? true : undefined, 60_000);
-    await setFlag(kube, CTL_NS, true);
-    await applyDefinitions(kube, NS, [...fixture('fanout.yaml'), ...fixture('slow.yaml')]);
-    ctl = startController(CTL_NS, NS, `controller-${suffix}`);
-    await waitFor('controller leadership', async () => metricValue(await ctl.metrics(), 'pipod_leader') === 1 ? true : undefined, 60_000);
+    ({ kube, ctl } = await setUpController({ controllerNs: CTL_NS, ns: NS, logName: `controller-${suffix}`, docs: [...fixture('fanout.yaml'), ...fixture('slow.yaml'), ...fixture('bad-image.yaml')] }));
   });
 
   afterAll(async () => {

@@ -7,10 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KObject, Kube, RESOURCES } from '@pipod/controller';
-import { ensureImages } from '../helpers.ts';
 import {
-  type ControllerProcess, KUBECONFIG, applyDefinitions, buildCli, clusterProblem, createNamespace, deleteNamespace, fixture, importImages,
-  metricValue, setFlag, startController, succeeded, waitDone, waitFor,
+  type ControllerProcess, clusterProblem, deleteNamespace, fixture, succeeded, waitDone, setUpController,
 } from './cluster.ts';
 
 const problem = await clusterProblem();
@@ -29,17 +27,7 @@ describe.skipIf(problem !== undefined)('sidecars through the controller on a rea
   let ctl: ControllerProcess;
 
   beforeAll(async () => {
-    ensureImages();
-    importImages();
-    buildCli();
-    kube = Kube.load(KUBECONFIG);
-    await createNamespace(kube, CTL_NS);
-    await createNamespace(kube, NS);
-    await waitFor('default service account', async () => (await kube.core.readNamespacedServiceAccount({ namespace: NS, name: 'default' }).catch(() => undefined)) ? true : undefined, 60_000);
-    await setFlag(kube, CTL_NS, true);
-    await applyDefinitions(kube, NS, fixture('sidecars.yaml'));
-    ctl = startController(CTL_NS, NS, `controller-sc-${suffix}`);
-    await waitFor('controller leadership', async () => metricValue(await ctl.metrics(), 'pipod_leader') === 1 ? true : undefined, 60_000);
+    ({ kube, ctl } = await setUpController({ controllerNs: CTL_NS, ns: NS, logName: `controller-sc-${suffix}`, docs: fixture('sidecars.yaml') }));
   }, 600_000);
 
   afterAll(async () => {
