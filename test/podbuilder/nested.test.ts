@@ -63,6 +63,14 @@ describe('pipelines in pipelines', () => {
     expect(pod).toContain('"subPath":"outer/inner"');
   });
 
+  it("a child's result over its finally task's result reaches the parent as the qualified task's result", () => {
+    const withFin = child.replace("results: [{name: out, value: $(tasks.a.results.r)}]", "results: [{name: out, value: $(tasks.a.results.r)}, {name: done, value: $(finally.f.results.d)}]")
+      .replace("taskSpec: {params: [{name: st}], steps", "taskSpec: {params: [{name: st}], results: [{name: d}], steps");
+    const r = build(srcs(withFin, parent(`${up}${sub}    - name: use\n      params: [{name: v, value: $(tasks.sub.results.done)}]\n      taskSpec: {params: [{name: v}], steps: [{name: s, image: busybox, script: echo}]}\n`), run));
+    if (r.kind !== 'ok') throw new Error(JSON.stringify(r.errors));
+    expect(r.plan.tasks.find((x) => x.name === 'use')?.params).toEqual({ v: '$(tasks.sub.f.results.d)' });
+  });
+
   it('a when on the child goes to every child task, its finally included', () => {
     const r = build(srcs(child, parent(`${up}${sub.replace('      pipelineRef', '      when: [{input: x, operator: in, values: ["y"]}]\n      pipelineRef')}`), run));
     if (r.kind !== 'ok') throw new Error(JSON.stringify(r.errors));

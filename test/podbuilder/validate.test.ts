@@ -139,6 +139,16 @@ const rows: Row[] = [
     errors: [e('Pipeline/pl', 'spec.tasks[0].runAfter[0]', 'runAfter names unknown pipeline task "zzz"')],
   },
   {
+    rule: 'pipeline results: $(finally.…) of a dag task, $(tasks.…) of a finally task, an undeclared finally result',
+    docs: [TASK, pipeline(`${ok}  finally:\n    - name: f\n      taskRef: {name: t}\n      workspaces: [{name: w, workspace: ws}]\n`,
+      '  results:\n    - {name: x, value: $(finally.a.results.r)}\n    - {name: y, value: $(tasks.f.results.r)}\n    - {name: z, value: $(finally.f.results.nope)}\n    - {name: ok, value: $(finally.f.results.r)}\n')],
+    errors: [
+      e('Pipeline/pl', 'spec.results[0].value', '"a" is not a finally task: use $(tasks.a.results.r)'),
+      e('Pipeline/pl', 'spec.results[1].value', '"f" is a finally task: use $(finally.f.results.r)'),
+      e('Pipeline/pl', 'spec.results[2].value', 'task "f" does not declare result "nope"'),
+    ],
+  },
+  {
     rule: 'finally task with runAfter',
     docs: [TASK, pipeline(`${ok}  finally:\n    - name: f\n      runAfter: [a]\n      taskRef: {name: t}\n      workspaces: [{name: w, workspace: ws}]\n`)],
     errors: [e('Pipeline/pl', 'spec.finally[0].runAfter', 'finally tasks cannot use runAfter')],

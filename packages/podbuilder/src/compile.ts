@@ -17,7 +17,7 @@ import {
 import type { BuildOptions, RefResolver, ResolvedDocument } from './options.ts';
 import { type SidecarPorts, checkSidecarPorts, graceOf, runSidecars, withAnnotatedSidecars, withRunSidecars, withSidecarSpecs } from './sidecars.ts';
 import { type Raw, obj, typeOf } from './read.ts';
-import { isRunTimeRef, parseTaskRef, uuidFrom, walkStrings } from './refs.ts';
+import { finallyRefsAsTasks, isRunTimeRef, parseTaskRef, uuidFrom, walkStrings } from './refs.ts';
 import { childResultResolver, flattenPipeline } from './nested.ts';
 
 /** Tekton's default pipeline (and TaskRun) timeout. */
@@ -521,11 +521,14 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     if (res.value === undefined) continue;
     walkStrings(res.value, viaField(res.path, 'value'), (s, path) => {
       for (const ref of refsIn(s)) {
-        const tr = parseTaskRef(ref);
+        const ofFinally = ref.startsWith('finally.');
+        const tr = parseTaskRef(ofFinally ? `tasks.${ref.slice('finally.'.length)}` : ref);
         if (!tr) continue;
         if (tr.kind !== 'result') { pd.error(path, `pipeline results can only reference task results, not $(${ref})`); continue; }
         const t = byName.get(tr.task);
-        if (!t) pd.error(path, `result reference names unknown pipeline task "${tr.task}"`);
+        if (!t) pd.error(path, `result reference names unknown ${ofFinally ? 'finally' : 'pipeline'} task "${tr.task}"`);
+        else if (ofFinally && !t.pt.isFinally) pd.error(path, `"${tr.task}" is not a finally task: use $(tasks.${tr.task}.results.${tr.result})`);
+        else if (!ofFinally && t.pt.isFinally) pd.error(path, `"${tr.task}" is a finally task: use $(finally.${tr.task}.results.${tr.result})`);
         else if (t.spec && !t.spec.results.some((x) => x.name === tr.result)) pd.error(path, `task "${tr.task}" does not declare result "${tr.result}"`);
       }
     });
@@ -935,7 +938,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     volumes.push(workspaceVolume(b.volume, b.binding));
   }
   const results = pipeline.results.map((res) => ({
-    name: res.name, type: res.type, value: res.value === undefined ? '' : substValueIn(pd, pipelineScopeFor(undefined), res.value, viaField(res.path, 'value')),
+    name: res.name, type: res.type, value: res.value === undefined ? '' : substValueIn(pd, pipelineScopeFor(undefined), finallyRefsAsTasks(res.value), viaField(res.path, 'value')),
   }));
 
   if (sink.errors.length > 0) return undefined;

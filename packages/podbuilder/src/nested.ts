@@ -10,7 +10,7 @@
 import { type ParamValue, type Resolver, type ValueType, findRefs, normalizeRef, resolveRef, substituteValue } from '@pipod/plan';
 import { type DocSink, viaField } from './errors.ts';
 import type { NamedRef, ParamEntry, PipelineSpec, PipelineTaskSpec, WhenSpec } from './model.ts';
-import { parseTaskRef, walkStrings } from './refs.ts';
+import { finallyRefsAsTasks, parseTaskRef, walkStrings } from './refs.ts';
 
 /** A flattened child pipeline: its pipeline task, the qualified names of its tasks, and its results. */
 export interface ChildPipeline {
@@ -156,7 +156,7 @@ function flattenOne(d: DocSink, pt: PipelineTaskSpec, inner: Flattened, out: Pip
     children.set(prefix + n, { pt: { ...c.pt, name: prefix + c.pt.name }, members: c.members.map((m) => prefix + m), results: new Map([...c.results].map(([k, r]) => [k, { type: r.type, value: mapStrings(r.value, rename) }])) });
   }
   const results = new Map<string, { type: ValueType; value: ParamValue }>();
-  for (const r of child.results) results.set(r.name, { type: r.type, value: r.value === undefined ? '' : rewrite(r.value) });
+  for (const r of child.results) results.set(r.name, { type: r.type, value: r.value === undefined ? '' : rewrite(finallyRefsAsTasks(r.value)) });
   children.set(pt.name, { pt, members, results });
 }
 

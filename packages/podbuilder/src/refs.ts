@@ -24,6 +24,17 @@ export function walkStrings(v: unknown, path: string, fn: (s: string, path: stri
   else if (isRecord(v)) for (const [k, x] of Object.entries(v)) walkStrings(x, viaField(path, k), fn);
 }
 
+/**
+ * Pipeline results name a finally task's results `$(finally.<t>.results.<r>)`;
+ * the supervisor knows every task as `tasks.<t>`, so the builder renames them.
+ */
+export function finallyRefsAsTasks<T>(v: T): T {
+  if (typeof v === 'string') return (v.includes('$(') ? v.replace(/\$\(\s*finally\./g, '$$(tasks.') : v) as T;
+  if (Array.isArray(v)) return v.map((x: unknown) => finallyRefsAsTasks(x)) as T;
+  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, finallyRefsAsTasks(x)])) as T;
+  return v;
+}
+
 /** A `$(tasks.<t>.…)` reference taken apart. */
 export type TaskRef =
   | { readonly kind: 'result'; readonly task: string; readonly result: string }
