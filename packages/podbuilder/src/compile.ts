@@ -11,12 +11,13 @@ import {
 import { type DocSink, type Sink, viaField, viaIndex } from './errors.ts';
 import { type LoadedDocument, isRecord } from './load.ts';
 import {
-  type Binding, type ContainerSpec, type MatrixSpec, type ParamSpec, type SidecarSpecOverride, type StepActionSpec, type PipelineSpec, type PipelineTaskSpec, type RunSpec, type TaskSpec,
+  type Binding, type ContainerSpec, type MatrixSpec, type ParamSpec, type SidecarSpecOverride, type StepActionSpec, type PipelineSpec, type PipelineTaskSpec, type RunSpec, type TaskRunSpecs, type TaskSpec,
   readMetadata, readPipelineSpec, readRun, readStepActionSpec, readTaskSpec,
 } from './model.ts';
 import type { BuildOptions, RefResolver, ResolvedDocument } from './options.ts';
 import { type SidecarPorts, checkSidecarPorts, graceOf, runSidecars, withAnnotatedSidecars, withRunSidecars, withSidecarSpecs } from './sidecars.ts';
 import { type Raw, obj, typeOf } from './read.ts';
+import { mergePodTemplates } from './podtemplate.ts';
 import { finallyRefsAsTasks, isRunTimeRef, parseTaskRef, uuidFrom, walkStrings } from './refs.ts';
 import { childResultResolver, flattenPipeline } from './nested.ts';
 
@@ -582,14 +583,18 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const ports = { names: new Set<string>() };
 
   const sidecarPorts: SidecarPorts[] = [];
-  const sidecarGraceMs = graceOf(run?.podTemplate);
+  const podTemplate = mergePodTemplates([
+    ...(run?.podTemplate ? [{ who: 'the run', value: run.podTemplate, path: run.kind === 'TaskRun' ? 'spec.podTemplate' : 'spec.taskRunTemplate.podTemplate', d: rd }] : []),
+    ...(run?.taskRunSpecs ?? []).flatMap((x) => (x.podTemplate ? [{ who: `task "${x.pipelineTaskName}"`, value: x.podTemplate, path: viaField(x.path, 'podTemplate'), d: rd }] : [])),
+  ]);
+  const sidecarGraceMs = graceOf(podTemplate);
   const addedSidecars = runSidecars(rd, run);
   for (const t of addedSidecars.keys()) if (!byName.has(t) && !run?.taskRunSpecs.some((x) => x.pipelineTaskName === t)) rd.error(`metadata.annotations[pipod.dev/task-sidecars][${t}]`, `unknown pipeline task "${t}"`);
   const compileTask = (r: Resolved, inst?: { readonly name: string; readonly combo: ReadonlyMap<string, string> }): PlanTask | undefined => {
     const { pt } = r;
     const trs = run?.taskRunSpecs.find((x) => x.pipelineTaskName === pt.name);
     const spec = r.spec
-      ? withStepSpecs(rd, withSidecarSpecs(rd, withRunSidecars(r.spec, addedSidecars.get(pt.name) ?? []), trs?.sidecarSpecs ?? [], pt.name), trs?.stepSpecs ?? [], pt.name)
+      ? withTaskComputeResources(rd, withStepSpecs(rd, withSidecarSpecs(rd, withRunSidecars(r.spec, addedSidecars.get(pt.name) ?? []), trs?.sidecarSpecs ?? [], pt.name), trs?.stepSpecs ?? [], pt.name), trs)
       : undefined;
     const name = inst?.name ?? pt.name;
     const id = ids.take([name]);
@@ -965,7 +970,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     plan,
     pod: {
       name: options.podName ?? dnsLabel([runName, 'pod']), namespace, labels, annotations,
-      ...(serviceAccountName !== undefined ? { serviceAccountName } : {}), ...(run?.podTemplate ? { podTemplate: run.podTemplate } : {}),
+      ...(serviceAccountName !== undefined ? { serviceAccountName } : {}), ...(podTemplate ? { podTemplate } : {}),
       containers, volumes,
     },
   };
@@ -1125,6 +1130,22 @@ function checkTaskRef(tr: ReturnType<typeof parseTaskRef> & object, pt: Pipeline
   const decl = target.spec?.results.find((x) => x.name === tr.result);
   if (target.pt.matrix && decl && decl.type !== 'string') return `result "${tr.result}" of matrixed task "${tr.task}" is ${decl.type}; only string results of a matrix are gathered (into an array)`;
   return undefined;
+}
+
+/**
+ * Task-level `computeResources` (taskRunSpecs or a TaskRun): Tekton splits the
+ * requests evenly over the steps because its pod sums them; steps run one at a
+ * time and pipod requests the peak, so each step gets the whole task-level
+ * requests and limits and the task demands exactly what was asked.
+ */
+function withTaskComputeResources(d: DocSink, spec: TaskSpec, trs: TaskRunSpecs | undefined): TaskSpec {
+  const cr = trs?.computeResources;
+  if (cr === undefined) return spec;
+  if (trs !== undefined && trs.stepSpecs.length > 0) {
+    d.error(viaField(trs.path, 'computeResources'), 'set either task-level computeResources or stepSpecs, not both (as Tekton)');
+    return spec;
+  }
+  return { ...spec, steps: spec.steps.map((s) => ({ ...s, computeResources: cr })) };
 }
 
 /** `taskRunSpecs[].stepSpecs`: each names a step of the task and replaces its computeResources, as Tekton does. */
@@ -1293,7 +1314,9 @@ function pickRoot(
     if (!spec) return undefined;
     const taskName = run.taskRef?.name ?? name;
     const pipeline = synthesizeFromTask(d, spec, taskName, run.taskRef, run.retries, run.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    return { pipeline, pipelineName: taskName, run, taskRunName: name, synthesized: true };
+    // The TaskRun's own stepSpecs, sidecarSpecs and computeResources are those of its one task.
+    const named = { ...run, taskRunSpecs: run.taskRunSpecs.map((x) => ({ ...x, pipelineTaskName: taskName })) };
+    return { pipeline, pipelineName: taskName, run: named, taskRunName: name, synthesized: true };
   }
   const pipelines = docs.filter((x) => x.kind === 'Pipeline');
   if (pipelines.length > 1) {

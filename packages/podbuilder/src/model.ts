@@ -261,7 +261,24 @@ export interface RunSpec {
   readonly retries?: number;
   readonly serviceAccountName?: string;
   readonly podTemplate?: Raw;
-  readonly taskRunSpecs: readonly { readonly pipelineTaskName: string; readonly serviceAccountName?: string; readonly sidecars: readonly ContainerSpec[]; readonly sidecarSpecs: readonly SidecarSpecOverride[]; readonly stepSpecs: readonly SidecarSpecOverride[]; readonly path: string }[];
+  readonly taskRunSpecs: readonly TaskRunSpecs[];
+}
+
+/**
+ * What a PipelineRun's `taskRunSpecs[]` entry (or a TaskRun's own spec, for
+ * its one task) sets for one pipeline task.
+ */
+export interface TaskRunSpecs {
+  readonly pipelineTaskName: string;
+  readonly serviceAccountName?: string;
+  readonly sidecars: readonly ContainerSpec[];
+  readonly sidecarSpecs: readonly SidecarSpecOverride[];
+  readonly stepSpecs: readonly SidecarSpecOverride[];
+  /** Task-level `computeResources` (Tekton's beta TEP-0104). */
+  readonly computeResources?: Raw;
+  readonly podTemplate?: Raw;
+  /** The entry's field path: `spec.taskRunSpecs[i]`, or `spec` of a TaskRun. */
+  readonly path: string;
 }
 
 const METADATA: Fields = {
@@ -348,17 +365,15 @@ const PIPELINE_RUN_SPEC: Fields = {
 const TASK_RUN_SPEC: Fields = {
   taskRef: true, taskSpec: true, params: true, workspaces: true, timeout: true, serviceAccountName: true, podTemplate: true,
   retries: true, managedBy: true,
-  status: `run status (cancel) is ${LATER}`, debug: `debug is ${LATER}`, stepSpecs: `stepSpecs are ${LATER}`,
-  sidecarSpecs: `sidecarSpecs are ${LATER}`, computeResources: `task-level computeResources are ${LATER}`,
+  status: `run status (cancel) is ${LATER}`, debug: `debug is ${LATER}`, stepSpecs: true, sidecarSpecs: true, computeResources: true,
 };
 const PIPELINE_REF: Fields = { name: true, apiVersion: true, resolver: `remote resolution is ${LATER}`, params: `remote resolution is ${LATER}` };
+const COMPUTE_RESOURCES: Fields = { requests: true, limits: true, claims: `resource claims are ${LATER}` };
 const TIMEOUTS: Fields = { pipeline: true, tasks: true, finally: true };
 const TASK_RUN_TEMPLATE: Fields = { serviceAccountName: true, podTemplate: true };
 const TASK_RUN_SPECS: Fields = {
   pipelineTaskName: true, serviceAccountName: true, sidecars: true,
-  podTemplate: 'a per-task podTemplate cannot apply inside one pod',
-  stepSpecs: true, sidecarSpecs: true, metadata: `taskRunSpecs metadata is ${LATER}`,
-  computeResources: `taskRunSpecs computeResources are ${LATER}`,
+  podTemplate: true, stepSpecs: true, sidecarSpecs: true, metadata: `taskRunSpecs metadata is ${LATER}`, computeResources: true,
 };
 /** Pod template fields that apply to the one pod as a whole. */
 export const POD_TEMPLATE: Fields = {
@@ -967,7 +982,9 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
     const taskRunSpecs = objList(d, spec, 'taskRunSpecs', 'spec').map(({ value: s, path: sp }) => {
       checkFields(d, s, sp, TASK_RUN_SPECS);
       const sa = str(d, s, 'serviceAccountName', sp);
-      return { pipelineTaskName: str(d, s, 'pipelineTaskName', sp, true) ?? '', ...(sa !== undefined ? { serviceAccountName: sa } : {}), sidecars: readSidecars(d, s, sp), sidecarSpecs: readSidecarSpecs(d, s, sp), stepSpecs: readSidecarSpecs(d, s, sp, 'stepSpecs'), path: sp };
+      const pt = obj(d, s, 'podTemplate', sp);
+      if (pt) checkFields(d, pt, viaField(sp, 'podTemplate'), POD_TEMPLATE);
+      return { pipelineTaskName: str(d, s, 'pipelineTaskName', sp, true) ?? '', ...(sa !== undefined ? { serviceAccountName: sa } : {}), sidecars: readSidecars(d, s, sp), ...readTaskLevel(d, s, sp), ...(pt ? { podTemplate: pt } : {}) };
     });
     return {
       ...base, ...(pipelineRef ? { pipelineRef } : {}), ...(pipelineSpec ? { pipelineSpec } : {}),
@@ -987,10 +1004,24 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
   const podTemplate = obj(d, spec, 'podTemplate', 'spec');
   if (podTemplate) checkFields(d, podTemplate, 'spec.podTemplate', POD_TEMPLATE);
   const retries = int(d, spec, 'retries', 'spec');
+  // The TaskRun's overrides are those of its one task; the builder names the task.
+  const own = readTaskLevel(d, spec, 'spec');
+  const overrides = own.sidecarSpecs.length > 0 || own.stepSpecs.length > 0 || own.computeResources !== undefined;
   return {
     ...base, ...(taskRef ? { taskRef } : {}), ...(taskSpec ? { taskSpec } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}), timeoutPath: 'spec.timeout',
     ...(retries !== undefined ? { retries } : {}),
-    ...(serviceAccountName !== undefined ? { serviceAccountName } : {}), ...(podTemplate ? { podTemplate } : {}), taskRunSpecs: [],
+    ...(serviceAccountName !== undefined ? { serviceAccountName } : {}), ...(podTemplate ? { podTemplate } : {}),
+    taskRunSpecs: overrides ? [{ pipelineTaskName: '', sidecars: [], ...own }] : [],
+  };
+}
+
+/** The per-task overrides a taskRunSpecs entry and a TaskRun spec share. */
+function readTaskLevel(d: DocSink, o: Raw, path: string): Pick<TaskRunSpecs, 'sidecarSpecs' | 'stepSpecs' | 'computeResources' | 'path'> {
+  const computeResources = obj(d, o, 'computeResources', path);
+  if (computeResources) checkFields(d, computeResources, viaField(path, 'computeResources'), COMPUTE_RESOURCES);
+  return {
+    sidecarSpecs: readSidecarSpecs(d, o, path), stepSpecs: readSidecarSpecs(d, o, path, 'stepSpecs'),
+    ...(computeResources ? { computeResources } : {}), path,
   };
 }
