@@ -1,7 +1,7 @@
 /** Table-driven tests of the pure scheduling rules. */
 import { describe, expect, it } from 'vitest';
 import { mapResolver, type PlanTask, type TaskStatus } from '@pipod/plan';
-import { aggregateStatus, consumedResults, parseResult, taskStatusVar, whenHolds } from '@pipod/entrypoint';
+import { aggregateStatus, consumedResults, groupStatusVar, parseResult, taskStatusVar, whenHolds } from '@pipod/entrypoint';
 
 describe('taskStatusVar', () => {
   it.each<[TaskStatus | undefined, string]>([
@@ -23,6 +23,17 @@ describe('aggregateStatus', () => {
     [['Succeeded', undefined], 'None'],
     [[], 'Succeeded'],
   ])('%j → %s', (statuses, want) => expect(aggregateStatus(statuses)).toBe(want));
+});
+
+describe('groupStatusVar (a matrix or child pipeline)', () => {
+  it.each<[(TaskStatus | undefined)[], string]>([
+    [['Succeeded', 'Succeeded'], 'Succeeded'],
+    [['Succeeded', 'Skipped'], 'Succeeded'],
+    [['Succeeded', 'Failed'], 'Failed'],
+    [['Cancelled', 'Skipped'], 'Failed'],
+    [['Skipped', 'Skipped'], 'None'],
+    [['Succeeded', undefined], 'None'],
+  ])('%j → %s', (statuses, want) => expect(groupStatusVar(statuses)).toBe(want));
 });
 
 describe('whenHolds', () => {

@@ -72,6 +72,7 @@ ${spec}    - name: use
         steps: [{name: s, image: busybox, script: echo}]
 `, '  params: [{name: list, type: array, default: [p, q, r]}, {name: go, default: "yes"}]\n  results: [{name: all, type: array, value: $(tasks.m.results.r)}]\n'));
     expect(p.tasks.map((t) => t.name)).toEqual(['m-0', 'm-1', 'm-2', 'use']);
+    expect(p.groups).toEqual({ m: ['m-0', 'm-1', 'm-2'] });
     expect(p.tasks.slice(0, 3).map((t) => [t.retries, t.when])).toEqual(Array(3).fill([2, [{ input: 'yes', operator: 'in', values: ['yes'] }]]));
     const use = p.tasks[3];
     expect(use?.dependsOn).toEqual(['m-0', 'm-1', 'm-2']);
@@ -130,11 +131,6 @@ const rows: { rule: string; text: string; errors: FieldError[] }[] = [
     rule: 'matrix length of a task without matrix',
     text: pipeline(`    - name: m\n      params: [{name: a, value: x}]\n${spec}    - name: u\n      params: [{name: a, value: $(tasks.m.matrix.length)}]\n${spec}`),
     errors: [e('spec.tasks[1].params[0].value', 'task "m" has no matrix')],
-  },
-  {
-    rule: 'status of a matrixed task',
-    text: pipeline(`    - name: m\n      matrix:\n        params: [{name: a, value: [x]}]\n${spec}  finally:\n    - name: f\n      params: [{name: a, value: $(tasks.m.status)}]\n${spec}`),
-    errors: [e('spec.finally[0].params[0].value', 'the status of matrixed task "m" is not supported yet (use $(tasks.status))')],
   },
   {
     rule: 'matrix from results stays rejected',

@@ -29,6 +29,18 @@ export function taskStatusVar(status: TaskStatus | undefined): 'Succeeded' | 'Fa
 }
 
 /**
+ * `$(tasks.<t>.status)` of a pipeline task that is several plan tasks (a
+ * matrix, a child pipeline), as Tekton reports its TaskRuns or child run:
+ * Failed when any failed, None while any is unfinished or when all were
+ * skipped (no run was made), else Succeeded.
+ */
+export function groupStatusVar(statuses: readonly (TaskStatus | undefined)[]): 'Succeeded' | 'Failed' | 'None' {
+  if (statuses.some((s) => taskStatusVar(s) === 'Failed')) return 'Failed';
+  if (statuses.some((s) => s === undefined) || statuses.every((s) => s === 'Skipped')) return 'None';
+  return 'Succeeded';
+}
+
+/**
  * `$(tasks.status)` over the DAG tasks: None while any is unfinished, Failed
  * when any failed (timed out and cancelled count as failed, as in Tekton),
  * Completed when none failed but some were skipped, else Succeeded.

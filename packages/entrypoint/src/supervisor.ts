@@ -29,7 +29,7 @@ import {
   PLAN_API_VERSION,
 } from '@pipod/plan';
 import { ageMs, mkdirp, readJson, readText, touch, writeAtomic, writeJson, type Clock, type Waiter } from './io.ts';
-import { CANCEL_STRENGTH, aggregateStatus, cancelKind, consumedResults, parseResult, taskStatusVar, whenHolds, type SkipReason } from './rules.ts';
+import { CANCEL_STRENGTH, aggregateStatus, cancelKind, consumedResults, groupStatusVar, parseResult, taskStatusVar, whenHolds, type SkipReason } from './rules.ts';
 import { DEFAULT_SHEBANG } from './step.ts';
 import { UsageError } from './errors.ts';
 
@@ -518,12 +518,19 @@ export class Supervisor {
       let m = /^tasks\.(.+)\.status$/.exec(ref);
       if (m?.[1] !== undefined) {
         const r = this.recs.get(m[1]);
-        return r === undefined ? undefined : taskStatusVar(r.state === 'done' ? r.status : undefined);
+        if (r !== undefined) return taskStatusVar(r.state === 'done' ? r.status : undefined);
+        const members = this.plan.groups?.[m[1]];
+        return members === undefined ? undefined : groupStatusVar(members.map((n) => { const x = this.recs.get(n); return x?.state === 'done' ? x.status : undefined; }));
       }
       m = /^tasks\.(.+)\.reason$/.exec(ref);
       if (m?.[1] !== undefined) {
         const r = this.recs.get(m[1]);
-        return r === undefined ? undefined : r.state === 'done' ? r.reason : '';
+        if (r !== undefined) return r.state === 'done' ? r.reason : '';
+        const members = this.plan.groups?.[m[1]];
+        if (members === undefined) return undefined;
+        // As Tekton: the reason of the first run that did not succeed, else of the first.
+        const ran = members.map((n) => this.recs.get(n)).filter((x): x is TaskRec => x?.state === 'done' && x.status !== 'Skipped');
+        return (ran.find((x) => x.status !== 'Succeeded') ?? ran[0])?.reason ?? '';
       }
       m = /^tasks\.(.+)\.results\.(.+)$/.exec(ref);
       if (m?.[1] !== undefined && m[2] !== undefined) {

@@ -159,6 +159,12 @@ export interface ExecutionPlan {
   /** Pipeline-level sidecars: live for the whole run. */
   readonly sidecars: readonly PlanSidecar[];
   readonly settings: PlanSettings;
+  /**
+   * Pipeline tasks that became several plan tasks — a matrix's instances, a
+   * child pipeline's tasks — by name, so `$(tasks.<name>.status)` can answer
+   * for all of them.
+   */
+  readonly groups?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Default runtime knobs. */

@@ -947,6 +947,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   }));
 
   if (sink.errors.length > 0) return undefined;
+  const groupNames = [...flat.children.keys(), ...matrixInstances.keys()].sort();
   const plan: ExecutionPlan = {
     apiVersion: PLAN_API_VERSION, kind: 'ExecutionPlan', schemaVersion: PLAN_SCHEMA_VERSION,
     run: { pipelineRunName: runName, namespace, uid, pipelineName: root.pipelineName, ...(serviceAccountName !== undefined ? { serviceAccountName } : {}) },
@@ -957,6 +958,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     tasks: planTasks.filter((t): t is PlanTask => t !== undefined),
     finally: planFinally.filter((t): t is PlanTask => t !== undefined),
     results, sidecars: planSidecars, settings: DEFAULT_SETTINGS,
+    ...(groupNames.length > 0 ? { groups: Object.fromEntries(groupNames.map((n) => [n, expandDep(n)])) } : {}),
   };
   const labels: Record<string, string> = { ...(run?.labels ?? {}) };
   labels['tekton.dev/pipeline'] = labelValue(root.pipelineName);
@@ -1113,9 +1115,7 @@ function checkTaskRef(tr: ReturnType<typeof parseTaskRef> & object, pt: Pipeline
   if (!target) return `reference to unknown pipeline task "${tr.task}"`;
   if (tr.kind === 'status') {
     if (!pt.isFinally && pt.finallyOf === undefined) return `$(tasks.${tr.task}.status) is only available in finally tasks`;
-    if (target.pt.pipelineSpec || target.pt.pipelineRef) return `the status of pipeline task "${tr.task}", which runs a pipeline, is not supported yet`;
     if (target.pt.isFinally) return `finally task "${pt.name}" cannot use the status of finally task "${tr.task}"`;
-    if (target.pt.matrix) return `the status of matrixed task "${tr.task}" is not supported yet (use $(tasks.status))`;
     return undefined;
   }
   if (tr.kind === 'matrix') {
