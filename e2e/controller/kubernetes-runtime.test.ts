@@ -4,6 +4,7 @@
  * cancel through exec, and cleanup. Skips, saying why, when no cluster answers.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '@pipod/plan';
 import { build } from '@pipod/podbuilder';
@@ -17,6 +18,11 @@ const problem = await clusterProblem();
 if (problem) console.warn(`[e2e/controller] kubernetes runtime tests skipped: ${problem}`);
 
 const NS = `pipod-e2e-rt-${randomBytes(3).toString('hex')}`;
+
+// A class-less PV with no claimRef binds the first class-less claim that fits:
+// the test cluster has no provisioner, so this stands in for one.
+const PV = `pipod-e2e-vct-${NS.slice(-6)}`;
+const PV_DIR = `/var/lib/${PV}`;
 
 function built(file: string, params: Record<string, string> = {}): { pod: KubePod; plan: Parameters<KubernetesRuntime['start']>[0]['plan'] } {
   const b = build(fixture(file).map((d) => ({ name: file, text: JSON.stringify(d) })), { params, namespace: NS });
@@ -39,6 +45,8 @@ describe.skipIf(problem !== undefined)('kubernetes runtime on a real cluster', (
 
   afterAll(async () => {
     if (kube) await deleteNamespace(kube, NS);
+    if (kube) await kube.core.deletePersistentVolume({ name: PV }).catch(() => undefined);
+    rmSync(PV_DIR, { recursive: true, force: true });
   });
 
   it('runs the fan-out pipeline to the same summary podman reports, then deletes the pod', async () => {
@@ -72,5 +80,21 @@ describe.skipIf(problem !== undefined)('kubernetes runtime on a real cluster', (
     expect(s.status).toBe('Cancelled');
     expect(s.tasks['wait']?.status).toBe('Cancelled');
     expect(s.tasks['always']?.status).toBe('Succeeded');
+  });
+
+  it('binds a volumeClaimTemplate workspace to a PVC the cluster makes for the pod, and drops it with the pod', async () => {
+    await kube.core.createPersistentVolume({
+      body: { metadata: { name: PV }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: '', hostPath: { path: PV_DIR, type: 'DirectoryOrCreate' } } },
+    });
+    const b = build(fixture('../../conformance/workspace-volume-claim-template.yaml').map((d) => ({ name: 'vct.yaml', text: JSON.stringify(d) })), { namespace: NS });
+    if (b.kind !== 'ok') throw new Error(JSON.stringify(b.errors));
+    const h = rt.start({ pod: b.pod as unknown as KubePod, plan: b.plan, logs: false }, {});
+    const s = await h.result;
+    expect(s.status).toBe('Succeeded');
+    expect(s.tasks['read']?.results).toEqual({ got: 'hi' });
+    // The claim was the pod's ephemeral one (`<pod>-<volume>`), and it went with the pod.
+    const pv = await kube.core.readPersistentVolume({ name: PV });
+    expect(pv.spec?.claimRef?.name).toBe(`${h.podName}-ws-shared`);
+    await waitFor('ephemeral claim deleted', async () => (await kube.core.readPersistentVolume({ name: PV })).status?.phase === 'Released' ? true : undefined, 60_000);
   });
 });

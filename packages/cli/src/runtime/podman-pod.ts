@@ -3,7 +3,9 @@
  * kubelet would, and two runs at once never share files:
  * - every emptyDir becomes a hostPath directory under a per-run directory the
  *   runtime owns (kube play would turn it into a named volume shared by every
- *   pod using the same volume name);
+ *   pod using the same volume name); so does a generic ephemeral volume (a
+ *   workspace's volumeClaimTemplate), whose claim lives exactly as long as the
+ *   pod on Kubernetes and which kube play cannot create;
  * - every `subPath` mount becomes its own hostPath volume pointing at the
  *   sub-directory (kube play 4.3 silently ignores `subPath` and mounts the
  *   whole volume);
@@ -110,7 +112,7 @@ export function toPodmanPod(pod: KubePod, opts: PodmanPodOptions): PodmanPod {
   const volumeDirs: Record<string, string> = {};
   const volumes: KubeVolume[] = [];
   for (const v of pod.spec.volumes ?? []) {
-    if (v.emptyDir !== undefined) {
+    if (v.emptyDir !== undefined || v['ephemeral'] !== undefined) {
       const dir = posix.join(opts.hostDir, 'volumes', v.name);
       volumeDirs[v.name] = dir;
       volumes.push({ name: v.name, hostPath: { path: dir, type: 'DirectoryOrCreate' } });

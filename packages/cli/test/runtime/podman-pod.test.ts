@@ -7,7 +7,7 @@ const pod: KubePod = {
   apiVersion: 'v1', kind: 'Pod',
   metadata: { name: 'build-run-pod', namespace: 'ci', annotations: { short: 'x', 'pipod.dev/tasks': 'y'.repeat(64) }, labels: { a: 'b' } },
   spec: {
-    volumes: [{ name: 'pipod', emptyDir: {} }, { name: 'src', hostPath: { path: '/data/src' } }, { name: 'cfg', configMap: { name: 'c' } }],
+    volumes: [{ name: 'pipod', emptyDir: {} }, { name: 'src', hostPath: { path: '/data/src' } }, { name: 'cfg', configMap: { name: 'c' } }, { name: 'ws-shared', ephemeral: { volumeClaimTemplate: { spec: {} } } }],
     initContainers: [{ name: 'pipod-init', image: 'localhost/pipod/runtime:0.1.0', volumeMounts: [{ name: 'pipod', mountPath: '/pipod' }] }],
     containers: [
       { name: 'pipod-supervisor', image: 'localhost/pipod/runtime:0.1.0' },
@@ -26,13 +26,14 @@ const pod: KubePod = {
 describe('toPodmanPod', () => {
   const out = toPodmanPod(pod, { podName: 'build-run-pod-abc123', hostDir: '/runs/build-run-pod-abc123', localImages: new Set(['localhost/pipod/runtime:0.1.0']) });
 
-  it('turns every emptyDir into a hostPath under the run directory and keeps other volumes', () => {
-    expect(out.pod.spec.volumes?.slice(0, 3)).toEqual([
+  it('turns every emptyDir and ephemeral volume into a hostPath under the run directory and keeps other volumes', () => {
+    expect(out.pod.spec.volumes?.slice(0, 4)).toEqual([
       { name: 'pipod', hostPath: { path: '/runs/build-run-pod-abc123/volumes/pipod', type: 'DirectoryOrCreate' } },
       { name: 'src', hostPath: { path: '/data/src' } },
       { name: 'cfg', configMap: { name: 'c' } },
+      { name: 'ws-shared', hostPath: { path: '/runs/build-run-pod-abc123/volumes/ws-shared', type: 'DirectoryOrCreate' } },
     ]);
-    expect(out.volumeDirs).toEqual({ pipod: '/runs/build-run-pod-abc123/volumes/pipod', src: '/data/src' });
+    expect(out.volumeDirs).toEqual({ pipod: '/runs/build-run-pod-abc123/volumes/pipod', src: '/data/src', 'ws-shared': '/runs/build-run-pod-abc123/volumes/ws-shared' });
   });
 
   it('replaces each subPath mount by a hostPath volume of the sub-directory', () => {
