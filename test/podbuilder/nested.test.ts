@@ -78,6 +78,17 @@ describe('pipelines in pipelines', () => {
     expect(r.plan.finally[0]?.params).toEqual({ st: '$(tasks.sub.status)' });
   });
 
+  it("an embedded taskSpec in the child sees the child's params it does not declare (propagated), run-time values included", () => {
+    // b gets a taskSpec that uses the undeclared child param; its old one moves to a task "unused".
+    const prop = child.replace("    - name: b\n      runAfter: [a]\n", "    - name: b\n      runAfter: [a]\n      taskSpec: {steps: [{name: s, image: busybox, script: 'echo $(params.who)', args: ['$(params.who)']}]}\n    - name: unused\n");
+    const r = build(srcs(prop, parent(`${up}${sub}`), run));
+    if (r.kind !== 'ok') throw new Error(JSON.stringify(r.errors));
+    const b = r.plan.tasks.find((x) => x.name === 'sub.b');
+    expect(b?.steps[0]?.script).toContain('echo $(tasks.up.results.r)');
+    expect(b?.steps[0]?.args).toEqual(['$(tasks.up.results.r)']);
+    expect(b?.dependsOn).toContain('up');
+  });
+
   it('a when on the child goes to every child task, its finally included', () => {
     const r = build(srcs(child, parent(`${up}${sub.replace('      pipelineRef', '      when: [{input: x, operator: in, values: ["y"]}]\n      pipelineRef')}`), run));
     if (r.kind !== 'ok') throw new Error(JSON.stringify(r.errors));

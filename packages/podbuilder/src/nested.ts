@@ -7,7 +7,7 @@
  * dependencies put on every child task, its finally tasks marked to run when
  * the child's tasks settle, and its results kept for the parent's consumers.
  */
-import { type ParamValue, type Resolver, type ValueType, findRefs, normalizeRef, resolveRef, substituteValue } from '@pipod/plan';
+import { type ParamValue, type Resolver, type ValueType, findRefs, normalizeRef, resolveRef, substitute, substituteArgs, substituteValue } from '@pipod/plan';
 import { type DocSink, viaField } from './errors.ts';
 import type { NamedRef, ParamEntry, PipelineSpec, PipelineTaskSpec, WhenSpec } from './model.ts';
 import { finallyRefsAsTasks, parseTaskRef, walkStrings } from './refs.ts';
@@ -40,6 +40,14 @@ function mapDeep(v: unknown, f: (s: string) => string): unknown {
   if (typeof v === 'string') return f(v);
   if (Array.isArray(v)) return v.map((x) => mapDeep(x, f));
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapDeep(x, f)]));
+  return v;
+}
+
+// Substitutes inside any structure; a list of strings expands array references as args do.
+function substituteDeep(v: unknown, resolve: Resolver): unknown {
+  if (typeof v === 'string') return v.includes('$(') ? substitute(v, resolve) : v;
+  if (Array.isArray(v)) return v.every((x) => typeof x === 'string') ? substituteArgs(v as string[], resolve) : v.map((x) => substituteDeep(x, resolve));
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substituteDeep(x, resolve)]));
   return v;
 }
 
@@ -136,11 +144,16 @@ function flattenOne(d: DocSink, pt: PipelineTaskSpec, inner: Flattened, out: Pip
       : [...t.runAfter.map((r) => ({ ...r, name: prefix + r.name })), ...parentDeps];
     const name = prefix + t.name;
     members.push(name);
+    // An embedded taskSpec sees the child's params it does not declare (Tekton's propagated params).
+    const declared = new Set((t.taskSpec?.params ?? []).map((x) => x.name));
+    const propagate: Resolver = (ref) => (ref.startsWith('params.') && !declared.has(ref.slice(7)) ? values.get(ref) : undefined);
+    const taskSpec = t.taskSpec ? (substituteDeep(t.taskSpec, propagate) as typeof t.taskSpec) : undefined;
+    const rawTaskSpec = t.raw['taskSpec'] !== undefined ? substituteDeep(t.raw['taskSpec'], propagate) : undefined;
     flattened.push({
-      ...t, name, isFinally: false, params, when, workspaces, runAfter,
+      ...t, name, isFinally: false, params, when, workspaces, runAfter, ...(taskSpec ? { taskSpec } : {}),
       ...(fin ? { finallyOf: pt.name } : t.finallyOf !== undefined ? { finallyOf: prefix + t.finallyOf } : {}),
       raw: {
-        ...(mapDeep(t.raw, rename) as Record<string, unknown>),
+        ...(mapDeep(rawTaskSpec !== undefined ? { ...t.raw, taskSpec: rawTaskSpec } : t.raw, rename) as Record<string, unknown>),
         params: params.map((x) => ({ name: x.name, value: x.value })),
         when: when.map((w) => ({ input: w.input, operator: w.operator, values: w.values })),
         runAfter: runAfter.map((r) => r.name),
