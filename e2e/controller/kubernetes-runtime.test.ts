@@ -97,4 +97,26 @@ describe.skipIf(problem !== undefined)('kubernetes runtime on a real cluster', (
     expect(pv.spec?.claimRef?.name).toBe(`${h.podName}-ws-shared`);
     await waitFor('ephemeral claim deleted', async () => (await kube.core.readPersistentVolume({ name: PV })).status?.phase === 'Released' ? true : undefined, 60_000);
   });
+
+  it('says why a pod that cannot be scheduled waits, gives up after the start timeout, and ends at once on a graceful cancel', async () => {
+    const b = build([{ name: 'big.yaml', text: 'apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: too-big}\nspec:\n  computeResources: {requests: {cpu: "64"}}\n  taskSpec: {steps: [{name: s, image: localhost/pipod-test/busybox:latest, script: "true"}]}\n' }], { namespace: NS });
+    if (b.kind !== 'ok') throw new Error(JSON.stringify(b.errors));
+    const notes: string[] = [];
+    const impatient = new KubernetesRuntime({ kube, namespace: NS, startTimeoutMs: 8000 });
+    const h = impatient.start({ pod: b.pod as unknown as KubePod, plan: b.plan, logs: false }, { onNote: (m) => notes.push(m) });
+    await expect(h.result).rejects.toThrow(/did not start within 8s \(phase Pending, not scheduled \(Unschedulable\): .*Insufficient cpu/);
+    expect(notes.filter((n) => n.includes('Insufficient cpu'))).toHaveLength(1);
+    await waitFor('pod deleted', async () => ((await kube.listPods(NS, 'pipod.dev/run-by=pipod-run')).some((p) => p.metadata?.name === h.podName) ? undefined : true), 60_000);
+
+    // A graceful cancel cannot wait for finally in a pod no node can take: it ends the run now.
+    const holder: { h?: ReturnType<KubernetesRuntime['start']> } = {};
+    const h2 = rt.start({ pod: b.pod as unknown as KubePod, plan: b.plan, logs: false }, {
+      onNote: (m) => { if (m.includes('Insufficient cpu')) void holder.h?.cancel('graceful'); },
+    });
+    holder.h = h2;
+    const s = await h2.result;
+    expect(s.status).toBe('Cancelled');
+    expect(s.tasks['too-big']?.status).toBe('Cancelled');
+    await waitFor('pod deleted', async () => ((await kube.listPods(NS, 'pipod.dev/run-by=pipod-run')).some((p) => p.metadata?.name === h2.podName) ? undefined : true), 60_000);
+  });
 });

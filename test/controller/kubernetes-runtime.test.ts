@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startFailure } from '@pipod/controller';
+import { startFailure, startPending } from '@pipod/controller';
 import { podForCluster } from '../../packages/cli/src/runtime/kubernetes.ts';
 
 describe('podForCluster', () => {
@@ -39,5 +39,16 @@ describe('startFailure', () => {
     ['container creating', { status: { phase: 'Pending', containerStatuses: [{ name: 't-s', state: { waiting: { reason: 'ContainerCreating' } } }] } }, undefined],
   ])('%s', (_n, pod, want) => {
     expect(startFailure(pod as never)).toBe(want);
+  });
+});
+
+describe('startPending', () => {
+  it.each([
+    ['scheduled, nothing waiting', { status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] } }, undefined],
+    ['unschedulable', { status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' }] } }, { unschedulable: true, message: 'not scheduled (Unschedulable): 0/1 nodes are available: 1 Insufficient cpu.' }],
+    ['init container creating', { status: { phase: 'Pending', initContainerStatuses: [{ name: 'pipod-init', state: { waiting: { reason: 'ContainerCreating' } } }] } }, { unschedulable: false, message: 'container pipod-init: ContainerCreating' }],
+    ['steps wait for init', { status: { phase: 'Pending', containerStatuses: [{ name: 't-s', state: { waiting: { reason: 'PodInitializing' } } }] } }, undefined],
+  ])('%s', (_n, pod, want) => {
+    expect(startPending(pod as never)).toEqual(want);
   });
 });

@@ -108,6 +108,23 @@ export function startFailure(pod: V1Pod): string | undefined {
   return undefined;
 }
 
+/**
+ * What a pending pod is waiting for, for progress lines: the scheduler's
+ * message while it is unschedulable (Tekton keeps waiting too; a node may
+ * come), else the first container's waiting reason; undefined when nothing
+ * is worth saying.
+ */
+export function startPending(pod: V1Pod): { readonly unschedulable: boolean; readonly message: string } | undefined {
+  const st = pod.status;
+  const sched = st?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (sched?.status === 'False') return { unschedulable: true, message: `not scheduled${sched.reason ? ` (${sched.reason})` : ''}${sched.message ? `: ${sched.message}` : ''}` };
+  for (const c of [...(st?.initContainerStatuses ?? []), ...(st?.containerStatuses ?? [])]) {
+    const w = c.state?.waiting;
+    if (w?.reason && w.reason !== 'PodInitializing') return { unschedulable: false, message: `container ${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}` };
+  }
+  return undefined;
+}
+
 /** Parses a Go duration as Tekton writes timeouts (`1h2m3s`, `90s`, `500ms`, `0`) into milliseconds. */
 export function parseGoDuration(s: unknown): number | undefined {
   if (typeof s !== 'string' || s === '') return undefined;

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type ExecutionPlan, PipodError, type RunEvent, type RunSummary, SUPERVISOR_CONTAINER, dnsLabel } from '@pipod/plan';
-import { Kube, cancelExecCommand, isStatus, orNotFound, parseEventLine, startFailure } from '@pipod/controller';
+import { Kube, cancelExecCommand, isStatus, orNotFound, parseEventLine, startFailure, startPending } from '@pipod/controller';
 import type { V1Pod } from '@kubernetes/client-node';
 import { startWatchdog, syntheticSummary } from './events.ts';
 import { containerOwners } from './podman.ts';
@@ -126,6 +126,7 @@ export class KubernetesRuntime implements Runtime {
 
     const waitForStart = async (): Promise<'started' | 'cancelled'> => {
       const deadline = Date.now() + (this.opts.startTimeoutMs ?? 300_000);
+      let said: string | undefined;
       for (;;) {
         if (cancelled() === 'immediate' || cancelled() === 'force') return 'cancelled';
         const pod = await orNotFound(this.kube.getPod(namespace, podName));
@@ -133,7 +134,12 @@ export class KubernetesRuntime implements Runtime {
         const why = startFailure(pod);
         if (why) throw new PipodError('START', `pod ${namespace}/${podName} could not start: ${why}`);
         if (supervisorStarted(pod)) return 'started';
-        if (Date.now() > deadline) throw new PipodError('START', `pod ${namespace}/${podName} did not start within ${Math.round((this.opts.startTimeoutMs ?? 300_000) / 1000)}s (phase ${pod.status?.phase ?? 'unknown'})`);
+        const waiting = startPending(pod);
+        if (waiting !== undefined && waiting.message !== said) note(`pod ${namespace}/${podName} ${waiting.message}`);
+        said = waiting?.message ?? said;
+        // Nothing has run and nothing can until a node fits: a graceful cancel has no finally to wait for.
+        if (cancelled() === 'graceful' && waiting?.unschedulable) return 'cancelled';
+        if (Date.now() > deadline) throw new PipodError('START', `pod ${namespace}/${podName} did not start within ${Math.round((this.opts.startTimeoutMs ?? 300_000) / 1000)}s (phase ${pod.status?.phase ?? 'unknown'}${waiting !== undefined ? `, ${waiting.message}` : ''})`);
         await sleep(500);
       }
     };
