@@ -512,7 +512,14 @@ export class Supervisor {
   private resolverFor(rec: TaskRec | undefined, attempt: number): Resolver {
     let depth = 0;
     const self: Resolver = (ref) => {
-      if (ref === 'tasks.status') return aggregateStatus([...this.recs.values()].filter((r) => r.phase === 'dag').map((r) => (r.state === 'done' ? r.status : undefined)));
+      if (ref === 'tasks.status') {
+        // A child pipeline's finally sees its own pipeline's tasks: the group minus the child's finally tasks.
+        const child = rec?.task.finallyOf;
+        const dag = child === undefined
+          ? [...this.recs.values()].filter((r) => r.phase === 'dag')
+          : (this.plan.groups?.[child] ?? []).flatMap((n) => { const r = this.recs.get(n); return r !== undefined && r.task.finallyOf !== child ? [r] : []; });
+        return aggregateStatus(dag.map((r) => (r.state === 'done' ? r.status : undefined)));
+      }
       if (rec !== undefined && ref === 'context.task.retry-count') return String(attempt);
       if (rec !== undefined && ref === 'context.pipelineTask.retries') return String(rec.task.retries);
       let m = /^tasks\.(.+)\.status$/.exec(ref);

@@ -1108,7 +1108,8 @@ function typeMismatch(spec: ParamSpec, v: ParamValue, byName: ReadonlyMap<string
 /** Checks one `$(tasks.…)` reference made by a pipeline task. */
 function checkTaskRef(tr: ReturnType<typeof parseTaskRef> & object, pt: PipelineTaskSpec, byName: ReadonlyMap<string, Resolved>): string | undefined {
   if (tr.kind === 'aggregate') {
-    if (pt.finallyOf !== undefined) return `$(tasks.status) in a finally task of child pipeline "${pt.finallyOf}" is not supported yet`;
+    // In a child pipeline's finally it is the child's own aggregate (the supervisor knows the group).
+    if (pt.finallyOf !== undefined) return undefined;
     return pt.isFinally ? undefined : '$(tasks.status) is only available in finally tasks';
   }
   const target = byName.get(tr.task);
