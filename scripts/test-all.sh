@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 t0=$SECONDS
+# Down also when bringing it up fails half-way: nothing is left running.
+trap 'e2e/cluster/down >/dev/null 2>&1 || true' EXIT
 e2e/cluster/up --tekton
 e2e/cluster/import-images
 echo "== cluster ready in $((SECONDS - t0))s"
-trap 'e2e/cluster/down >/dev/null 2>&1 || true' EXIT
 npm test
