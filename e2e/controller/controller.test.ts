@@ -166,6 +166,31 @@ describe.skipIf(problem !== undefined)('pipod controller on a real cluster', () 
     expect(trs['always']).toBeUndefined();
   });
 
+  it('a pod no node can take: the Running condition says why it waits; CancelledRunFinally then ends the run at once and removes the pod', async () => {
+    const big = {
+      apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name: 'too-big', namespace: NS },
+      spec: {
+        managedBy: 'pipod.dev/controller',
+        pipelineSpec: {
+          tasks: [{ name: 'big', taskSpec: { steps: [{ name: 's', image: 'localhost/pipod-test/busybox:latest', script: 'true', computeResources: { requests: { cpu: '64' } } }] } }],
+          finally: [{ name: 'after', taskSpec: { steps: [{ name: 's', image: 'localhost/pipod-test/busybox:latest', script: 'true' }] } }],
+        },
+      },
+    };
+    const run = await kube.createCustom(RESOURCES.pipelineRuns, NS, big);
+    const waiting = await waitFor('the run says why its pod waits', async () => {
+      const c = succeeded(await kube.getCustom(RESOURCES.pipelineRuns, NS, 'too-big'));
+      return c?.message?.includes('pod waiting: not scheduled') ? c : undefined;
+    }, 60_000, 300);
+    expect(waiting).toMatchObject({ status: 'Unknown', reason: 'Running' });
+    expect(waiting.message).toMatch(/Insufficient cpu/);
+    await kube.patchCustom(RESOURCES.pipelineRuns, NS, 'too-big', [{ op: 'add', path: '/spec/status', value: 'CancelledRunFinally' }]);
+    const done = await waitDone(kube, RESOURCES.pipelineRuns, NS, 'too-big', 60_000);
+    expect(succeeded(done)).toMatchObject({ status: 'False', reason: 'Cancelled', message: 'PipelineRun "too-big" was cancelled before its pod was scheduled' });
+    expect(await taskRuns('too-big')).toEqual([]);
+    await waitFor('the pod removed', async () => ((await podsOf(run.metadata?.uid ?? '')).length === 0 ? true : undefined), 60_000);
+  });
+
   it('a pipeline timeout ends the run PipelineRunTimeout', async () => {
     await kube.createCustom(RESOURCES.pipelineRuns, NS, runBody('timeout', 'e2e-slow', { params: [{ name: 'seconds', value: '300' }], timeouts: { pipeline: '20s' } }));
     const done = await waitDone(kube, RESOURCES.pipelineRuns, NS, 'timeout', 150_000);

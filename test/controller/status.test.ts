@@ -167,6 +167,16 @@ describe('pipelineRunStatus', () => {
     expect(st.conditions[0]).toMatchObject({ status: 'Unknown', reason });
   });
 
+  it('a pod that waits to start says why in the Running condition; a summary or failure wins over it', () => {
+    const pending = 'not scheduled (Unschedulable): 0/1 nodes are available: 1 Insufficient cpu.';
+    const waiting = pipelineRunStatus(EMPTY_RUN, { pending }, trName);
+    expect(waiting.conditions[0]).toMatchObject({ status: 'Unknown', reason: 'Running' });
+    expect(waiting.conditions[0]?.message).toMatch(/; pod waiting: not scheduled \(Unschedulable\): 0\/1 nodes are available: 1 Insufficient cpu\.$/);
+    expect(pipelineRunStatus(EMPTY_RUN, {}, trName).conditions[0]?.message).not.toContain('pod waiting');
+    const failed = pipelineRunStatus(EMPTY_RUN, { pending, podFailure: { reason: 'PodEvicted', message: 'evicted', time: T(7) } }, trName);
+    expect(failed.conditions[0]).toMatchObject({ status: 'False', message: 'evicted' });
+  });
+
   it('finished: summary decides, results and completion time come from it, skipped tasks listed', () => {
     const s = foldEvents([started, ...aRuns, { type: 'run.finished', time: T(10), summary: summary() }]);
     const st = pipelineRunStatus(s, {}, trName);

@@ -114,3 +114,14 @@ describe('pipod validate', () => {
     expect(r.out).toMatch(/^(.*syntax\.yaml: YAML syntax error at line \d+, column \d+: .+\n)+$/);
   }, 60_000);
 });
+
+describe('pipod run usage errors', () => {
+  it.each([
+    [['--timeout', 'soon'], 'pipod: --timeout "soon": expected a duration such as 90s, 10m or 1h30m\n'],
+    [['--runtime', 'kubernetes', '--start-timeout', '0'], 'pipod: --start-timeout "0": expected a positive duration such as 30s or 5m\n'],
+    [['--start-timeout', '30s'], 'pipod: --start-timeout applies to --runtime kubernetes only (podman starts the pod before it returns)\n'],
+  ])('pipod run %j fails before anything runs', (args, err) => {
+    const r = pipod('run', '-f', join(fixturesDir, 'sequential/input.yaml'), ...args);
+    expect([r.code, r.err]).toEqual([2, err]);
+  }, 60_000);
+});

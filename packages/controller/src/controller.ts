@@ -15,7 +15,7 @@ import { Metrics } from './metrics.ts';
 import {
   ANNOTATION_TASKS, FLAGS_CONFIGMAP, LABEL_MANAGED, LABEL_RUN_KIND, LABEL_RUN_NAME, LABEL_RUN_UID, type TaskShape,
   cancelExecCommand, cancelFileContent, cancelRequest, flagEnabled, isDelegatedPipelineRun, isPipodCustomRun, pipelineRunForCustomRun,
-  podFailure, podName as podNameFor, startFailure, taskRunName, taskRunObject,
+  podFailure, podName as podNameFor, startFailure, startPending, taskRunName, taskRunObject,
 } from './rules.ts';
 import {
   EMPTY_RUN, type RunContext, type RunState, applyEvent, customRunStatus, foldEvents, isDone, parseEventLine, pipelineRunStatus, podFailureApplies, taskRunStatus,
@@ -332,6 +332,7 @@ export class Controller {
     const terminal = phase === 'Succeeded' || phase === 'Failed';
     if (cancel && !t.state.summary && !terminal) await this.deliverCancel(t, pod, cancelFileContent(cancel));
     let failure: RunContext['podFailure'];
+    let pending: string | undefined;
     const deleting = Boolean(pod.metadata?.deletionTimestamp);
     if (terminal || deleting) {
       if (!t.state.summary) await this.readWholeLog(t, podName);
@@ -345,9 +346,21 @@ export class Controller {
         failure = { reason: 'PodStartFailed', message: `the run's pod cannot start: ${stuck}`, time: now };
         // Its other containers would otherwise wait until the pod's deadline.
         await orNotFound(this.kube.deletePod(namespace, podName, 0));
+      } else if (phase === 'Pending') {
+        const waits = startPending(pod);
+        if (cancel && waits?.unschedulable) {
+          // Finally could only run in this pod, which no node takes: the run ends cancelled now (Tekton deletes a pending pod on cancel too).
+          failure = { reason: kind === 'PipelineRun' ? 'Cancelled' : 'CustomRunCancelled', message: `${kind} "${name}" was cancelled before its pod was scheduled`, time: now };
+          await orNotFound(this.kube.deletePod(namespace, podName, 0));
+        } else {
+          pending = waits?.message;
+        }
       }
     }
-    const ctx: RunContext = { ...(cancel ? { cancel } : {}), ...(failure ? { podFailure: failure } : {}), ...(typeof status['startTime'] === 'string' ? { startTime: status['startTime'] } : {}) };
+    const ctx: RunContext = {
+      ...(cancel ? { cancel } : {}), ...(failure ? { podFailure: failure } : {}), ...(pending ? { pending } : {}),
+      ...(typeof status['startTime'] === 'string' ? { startTime: status['startTime'] } : {}),
+    };
     if (t.state.summary || failure) await this.finish(t, run, attempt, ctx);
     else await this.syncStatus(t, run, attempt, ctx);
   }

@@ -260,6 +260,8 @@ export interface RunContext {
   readonly podFailure?: { readonly reason: string; readonly message: string; readonly time: string };
   /** When the controller created (or adopted) the pod; used as startTime before the supervisor speaks. */
   readonly startTime?: string;
+  /** What the pod waits for before its supervisor starts (unschedulable, a container waiting), shown in the Running condition. */
+  readonly pending?: string;
 }
 
 /** One `status.childReferences` entry. */
@@ -345,7 +347,9 @@ export function pipelineRunStatus(s: RunState, ctx: RunContext, taskRunName: (ta
     return { ...base, conditions: [condition('False', f.reason, f.message, f.time)], completionTime: f.time };
   }
   const reason = RUNNING_REASON[ctx.cancel ?? 'none'];
-  return { ...base, conditions: [condition('Unknown', reason, progressMessage(s), startTime)] };
+  // Tekton keeps the reason Running while a pod cannot be scheduled (a node may come); the message says why nothing moves.
+  const message = ctx.pending ? `${progressMessage(s)}; pod waiting: ${ctx.pending}` : progressMessage(s);
+  return { ...base, conditions: [condition('Unknown', reason, message, startTime)] };
 }
 
 /** The status of a pipod CustomRun (Tekton's v1beta1 CustomRun shape); results are strings there, so others are JSON-encoded. */

@@ -15,6 +15,7 @@ import { RUNTIMES, createRuntime, progressLine, staleRuntimeImageWarning, summar
 interface RunArgs extends SourceArgs {
   readonly runtime: (typeof RUNTIMES)[number];
   readonly timeout?: string;
+  readonly 'start-timeout'?: string;
   readonly logs: boolean;
   readonly output: 'text' | 'json';
   readonly keep: boolean;
@@ -67,6 +68,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
   builder: (y) => sourceOptions(y)
     .option('runtime', { choices: RUNTIMES, default: 'podman' as const, describe: 'where the pod runs' })
     .option('timeout', { type: 'string', describe: 'pipeline timeout (Go duration, e.g. 10m, 1h30m; 0 = none), overrides the run\'s' })
+    .option('start-timeout', { type: 'string', describe: 'kubernetes runtime: how long the pod may wait to start (scheduling, image pulls) before the run fails; default 5m' })
     .option('logs', { type: 'boolean', default: false, describe: 'stream step output, prefixed by task/step' })
     .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'text progress and summary, or exactly one JSON RunSummary on stdout' })
     .option('keep', { type: 'boolean', default: false, describe: 'leave the pod and its files in place afterwards (debugging)' })
@@ -76,6 +78,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (a.timeout !== undefined) {
       timeoutMs = parseDuration(a.timeout);
       if (timeoutMs === undefined) throw new PipodError('USAGE', `--timeout ${JSON.stringify(a.timeout)}: expected a duration such as 90s, 10m or 1h30m`);
+    }
+    let startTimeoutMs: number | undefined;
+    if (a['start-timeout'] !== undefined) {
+      startTimeoutMs = parseDuration(a['start-timeout']);
+      if (startTimeoutMs === undefined || startTimeoutMs <= 0) throw new PipodError('USAGE', `--start-timeout ${JSON.stringify(a['start-timeout'])}: expected a positive duration such as 30s or 5m`);
+      if (a.runtime !== 'kubernetes') throw new PipodError('USAGE', '--start-timeout applies to --runtime kubernetes only (podman starts the pod before it returns)');
     }
     const { sources, options } = await prepare(a);
     const r = build(sources, options);
@@ -94,7 +102,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const stale = staleRuntimeImageWarning(runtimeImage, bundle);
       if (stale !== undefined) process.stderr.write(`warning: ${stale}\n`);
     }
-    const runtime = createRuntime(a.runtime, { kubernetes: { ...(a.kubeconfig !== undefined ? { kubeconfig: a.kubeconfig } : {}), ...(a.namespace !== undefined ? { namespace: a.namespace } : {}) } });
+    const runtime = createRuntime(a.runtime, {
+      kubernetes: {
+        ...(a.kubeconfig !== undefined ? { kubeconfig: a.kubeconfig } : {}), ...(a.namespace !== undefined ? { namespace: a.namespace } : {}),
+        ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
+      },
+    });
     // With -o json stdout carries only the summary; progress goes to stderr.
     const out = a.output === 'json' ? process.stderr : process.stdout;
     const pipelineMs = plan.timeouts.pipelineMs;
