@@ -166,18 +166,21 @@ describe.skipIf(problem !== undefined)('pipod controller on a real cluster', () 
     expect(trs['always']).toBeUndefined();
   });
 
-  it('a pod no node can take: the Running condition says why it waits; CancelledRunFinally then ends the run at once and removes the pod', async () => {
-    const big = {
-      apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name: 'too-big', namespace: NS },
-      spec: {
-        managedBy: 'pipod.dev/controller',
-        pipelineSpec: {
-          tasks: [{ name: 'big', taskSpec: { steps: [{ name: 's', image: 'localhost/pipod-test/busybox:latest', script: 'true', computeResources: { requests: { cpu: '64' } } }] } }],
-          finally: [{ name: 'after', taskSpec: { steps: [{ name: 's', image: 'localhost/pipod-test/busybox:latest', script: 'true' }] } }],
-        },
+  /** A delegated run whose only task requests more CPU than the node has, with a finally task. */
+  const tooBig = (name: string, extra: Rec = {}): KObject => ({
+    apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name, namespace: NS },
+    spec: {
+      managedBy: 'pipod.dev/controller',
+      pipelineSpec: {
+        tasks: [{ name: 'big', taskSpec: { steps: [{ name: 's', image: 'localhost/pipod-test/busybox:latest', script: 'true', computeResources: { requests: { cpu: '64' } } }] } }],
+        finally: [{ name: 'after', taskSpec: { steps: [{ name: 's', image: 'localhost/pipod-test/busybox:latest', script: 'true' }] } }],
       },
-    };
-    const run = await kube.createCustom(RESOURCES.pipelineRuns, NS, big);
+      ...extra,
+    },
+  });
+
+  it('a pod no node can take: the Running condition says why it waits; CancelledRunFinally then ends the run at once and removes the pod', async () => {
+    const run = await kube.createCustom(RESOURCES.pipelineRuns, NS, tooBig('too-big'));
     const waiting = await waitFor('the run says why its pod waits', async () => {
       const c = succeeded(await kube.getCustom(RESOURCES.pipelineRuns, NS, 'too-big'));
       return c?.message?.includes('pod waiting: not scheduled') ? c : undefined;
@@ -188,6 +191,14 @@ describe.skipIf(problem !== undefined)('pipod controller on a real cluster', () 
     const done = await waitDone(kube, RESOURCES.pipelineRuns, NS, 'too-big', 60_000);
     expect(succeeded(done)).toMatchObject({ status: 'False', reason: 'Cancelled', message: 'PipelineRun "too-big" was cancelled before its pod was scheduled' });
     expect(await taskRuns('too-big')).toEqual([]);
+    await waitFor('the pod removed', async () => ((await podsOf(run.metadata?.uid ?? '')).length === 0 ? true : undefined), 60_000);
+  });
+
+  it('the pipeline timeout counts the time a pod waits for a node, as Tekton counts it from the run\'s start', async () => {
+    const run = await kube.createCustom(RESOURCES.pipelineRuns, NS, tooBig('too-big-timeout', { timeouts: { pipeline: '8s' } }));
+    const done = await waitDone(kube, RESOURCES.pipelineRuns, NS, 'too-big-timeout', 60_000);
+    expect(succeeded(done)).toMatchObject({ status: 'False', reason: 'PipelineRunTimeout' });
+    expect(succeeded(done)?.message).toMatch(/^PipelineRun "too-big-timeout" failed to finish within 8s: its pod never started \(not scheduled \(Unschedulable\): .*Insufficient cpu/);
     await waitFor('the pod removed', async () => ((await podsOf(run.metadata?.uid ?? '')).length === 0 ? true : undefined), 60_000);
   });
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   MANAGED_BY, cancelFileContent, cancelRequest, flagEnabled, isDelegatedPipelineRun, isPipodCustomRun, parseGoDuration,
-  pipelineRunForCustomRun, podFailure, podName, taskRunName, taskRunObject,
+  pendingDeadline, pipelineRunForCustomRun, podFailure, podName, taskRunName, taskRunObject,
 } from '@pipod/controller';
+import { DEADLINE_MARGIN_S } from '@pipod/podbuilder';
 
 describe('flagEnabled', () => {
   it.each([
@@ -72,6 +73,16 @@ describe('podFailure', () => {
   ])('%j deleted=%s → %s', (pod, deleted, reason) => {
     expect(podFailure(pod, deleted, now)?.reason).toBe(reason);
   });
+});
+
+describe('pendingDeadline', () => {
+  const created = '2026-01-01T00:00:00.000Z';
+  it.each([
+    ['a 90s pipeline budget', { metadata: { creationTimestamp: created }, spec: { activeDeadlineSeconds: 90 + DEADLINE_MARGIN_S } }, { at: Date.parse(created) + 91_000, budgetMs: 90_000 }],
+    ['a Date creation time (typed client)', { metadata: { creationTimestamp: new Date(created) }, spec: { activeDeadlineSeconds: 1 + DEADLINE_MARGIN_S } }, { at: Date.parse(created) + 2000, budgetMs: 1000 }],
+    ['no deadline (timeout 0)', { metadata: { creationTimestamp: created }, spec: {} }, undefined],
+    ['not created yet', { spec: { activeDeadlineSeconds: 100 } }, undefined],
+  ])('%s', (_what, pod, want) => expect(pendingDeadline(pod as never)).toEqual(want));
 });
 
 describe('parseGoDuration', () => {

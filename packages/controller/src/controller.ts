@@ -15,7 +15,7 @@ import { Metrics } from './metrics.ts';
 import {
   ANNOTATION_TASKS, FLAGS_CONFIGMAP, LABEL_MANAGED, LABEL_RUN_KIND, LABEL_RUN_NAME, LABEL_RUN_UID, type TaskShape,
   cancelExecCommand, cancelFileContent, cancelRequest, flagEnabled, isDelegatedPipelineRun, isPipodCustomRun, pipelineRunForCustomRun,
-  podFailure, podName as podNameFor, startFailure, startPending, taskRunName, taskRunObject,
+  pendingDeadline, podFailure, podName as podNameFor, startFailure, startPending, taskRunName, taskRunObject,
 } from './rules.ts';
 import {
   EMPTY_RUN, type RunContext, type RunState, applyEvent, customRunStatus, foldEvents, isDone, parseEventLine, pipelineRunStatus, podFailureApplies, taskRunStatus,
@@ -354,6 +354,17 @@ export class Controller {
           await orNotFound(this.kube.deletePod(namespace, podName, 0));
         } else {
           pending = waits?.message;
+          const deadline = t.state.events === 0 ? pendingDeadline(pod) : undefined;
+          if (deadline !== undefined && Date.now() >= deadline.at) {
+            failure = {
+              reason: kind === 'PipelineRun' ? 'PipelineRunTimeout' : 'CustomRunTimedOut',
+              message: `${kind} "${name}" failed to finish within ${deadline.budgetMs / 1000}s: its pod never started${pending ? ` (${pending})` : ''}`, time: now,
+            };
+            await orNotFound(this.kube.deletePod(namespace, podName, 0));
+          } else if (deadline !== undefined) {
+            // Nothing else wakes us while the pod waits: the scheduler may never write again.
+            this.enqueueLater(t.key, Math.min(deadline.at - Date.now() + 100, 60_000));
+          }
         }
       }
     }

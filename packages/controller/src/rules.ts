@@ -4,6 +4,7 @@
  */
 import { Layout, dnsLabel, type CancelMode } from '@pipod/plan';
 import type { V1Pod } from '@kubernetes/client-node';
+import { DEADLINE_MARGIN_S } from '@pipod/podbuilder';
 import type { KObject } from './kube.ts';
 import type { CancelRequest } from './status.ts';
 
@@ -123,6 +124,22 @@ export function startPending(pod: V1Pod): { readonly unschedulable: boolean; rea
     if (w?.reason && w.reason !== 'PodInitializing') return { unschedulable: false, message: `container ${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}` };
   }
   return undefined;
+}
+
+/**
+ * When a pod that has not started its supervisor must give up: its creation
+ * plus the pipeline budget the builder encoded in `activeDeadlineSeconds`
+ * (minus the builder's margin). The kubelet enforces that deadline only once
+ * the pod is bound to a node, and the supervisor's timer only once it runs;
+ * Tekton counts a run's timeout from its start, pending time included.
+ */
+export function pendingDeadline(pod: V1Pod): { readonly at: number; readonly budgetMs: number } | undefined {
+  const ads = pod.spec?.activeDeadlineSeconds;
+  const created = pod.metadata?.creationTimestamp;
+  if (ads === undefined || created === undefined) return undefined;
+  const budgetMs = Math.max(0, ads - DEADLINE_MARGIN_S) * 1000;
+  // creationTimestamp has whole seconds, cut down: one more second so the deadline is never early.
+  return { at: new Date(created).getTime() + 1000 + budgetMs, budgetMs };
 }
 
 /** Parses a Go duration as Tekton writes timeouts (`1h2m3s`, `90s`, `500ms`, `0`) into milliseconds. */
