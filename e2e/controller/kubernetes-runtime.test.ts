@@ -98,7 +98,7 @@ describe.skipIf(problem !== undefined)('kubernetes runtime on a real cluster', (
     await waitFor('ephemeral claim deleted', async () => (await kube.core.readPersistentVolume({ name: PV })).status?.phase === 'Released' ? true : undefined, 60_000);
   });
 
-  it('says why a pod that cannot be scheduled waits, gives up after the start timeout, and ends at once on a graceful cancel', async () => {
+  it('says why a pod that cannot be scheduled waits, gives up after the start timeout, ends at once on a graceful cancel, and times out within the pipeline timeout', async () => {
     const b = build([{ name: 'big.yaml', text: 'apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: too-big}\nspec:\n  computeResources: {requests: {cpu: "64"}}\n  taskSpec: {steps: [{name: s, image: localhost/pipod-test/busybox:latest, script: "true"}]}\n' }], { namespace: NS });
     if (b.kind !== 'ok') throw new Error(JSON.stringify(b.errors));
     const notes: string[] = [];
@@ -118,5 +118,14 @@ describe.skipIf(problem !== undefined)('kubernetes runtime on a real cluster', (
     expect(s.status).toBe('Cancelled');
     expect(s.tasks['too-big']?.status).toBe('Cancelled');
     await waitFor('pod deleted', async () => ((await kube.listPods(NS, 'pipod.dev/run-by=pipod-run')).some((p) => p.metadata?.name === h2.podName) ? undefined : true), 60_000);
+
+    // The pipeline timeout counts the wait for a node, as Tekton counts it from the run's start.
+    const timed = build([{ name: 'big-run.yaml', text: 'apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata: {name: too-big-run}\nspec:\n  timeouts: {pipeline: 6s}\n  pipelineSpec:\n    tasks:\n    - name: big\n      taskSpec: {steps: [{name: s, image: localhost/pipod-test/busybox:latest, script: "true", computeResources: {requests: {cpu: "64"}}}]}\n' }], { namespace: NS });
+    if (timed.kind !== 'ok') throw new Error(JSON.stringify(timed.errors));
+    const h3 = rt.start({ pod: timed.pod as unknown as KubePod, plan: timed.plan, logs: false }, {});
+    const s3 = await h3.result;
+    expect([s3.status, s3.reason, s3.tasks['big']?.status]).toEqual(['TimedOut', 'PipelineRunTimeout', 'TimedOut']);
+    expect(s3.durationMs).toBeGreaterThanOrEqual(6000);
+    await waitFor('pod deleted', async () => ((await kube.listPods(NS, 'pipod.dev/run-by=pipod-run')).some((p) => p.metadata?.name === h3.podName) ? undefined : true), 60_000);
   });
 });

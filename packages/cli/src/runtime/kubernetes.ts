@@ -124,8 +124,11 @@ export class KubernetesRuntime implements Runtime {
       }
     };
 
-    const waitForStart = async (): Promise<'started' | 'cancelled'> => {
+    const waitForStart = async (): Promise<'started' | 'cancelled' | 'timedout'> => {
       const deadline = Date.now() + (this.opts.startTimeoutMs ?? 300_000);
+      // The pipeline timeout counts from the run's start, waiting included, as Tekton counts it.
+      const budgetMs = req.plan.timeouts.pipelineMs;
+      const runDeadline = budgetMs !== undefined && budgetMs > 0 ? Date.now() + budgetMs : undefined;
       let said: string | undefined;
       for (;;) {
         if (cancelled() === 'immediate' || cancelled() === 'force') return 'cancelled';
@@ -139,6 +142,7 @@ export class KubernetesRuntime implements Runtime {
         said = waiting?.message ?? said;
         // Nothing has run and nothing can until a node fits: a graceful cancel has no finally to wait for.
         if (cancelled() === 'graceful' && waiting?.unschedulable) return 'cancelled';
+        if (runDeadline !== undefined && Date.now() > runDeadline) return 'timedout';
         if (Date.now() > deadline) throw new PipodError('START', `pod ${namespace}/${podName} did not start within ${Math.round((this.opts.startTimeoutMs ?? 300_000) / 1000)}s (phase ${pod.status?.phase ?? 'unknown'}${waiting !== undefined ? `, ${waiting.message}` : ''})`);
         await sleep(500);
       }
@@ -155,9 +159,15 @@ export class KubernetesRuntime implements Runtime {
       }
       podCreated = true;
       note(`pod ${namespace}/${podName} created`);
-      if ((await waitForStart()) === 'cancelled') {
+      const start = await waitForStart();
+      if (start === 'cancelled') {
         await forceRemove('Cancelled');
         return syntheticSummary('Cancelled', 'Cancelled before the pod started', startedAt, new Date(), req.plan);
+      }
+      if (start === 'timedout') {
+        note(`pod ${namespace}/${podName} did not start within the pipeline timeout (${(req.plan.timeouts.pipelineMs ?? 0) / 1000}s)`);
+        await forceRemove('TimedOut');
+        return syntheticSummary('TimedOut', 'PipelineRunTimeout', startedAt, new Date(), req.plan);
       }
       running = true;
       note(`pod ${namespace}/${podName} started`);
