@@ -464,3 +464,17 @@ describe('missing results', () => {
     expect(summary.tasks.p).toMatchObject({ status: 'Failed', reason: 'InvalidTaskResult' });
   });
 });
+
+describe('Kubernetes $(VAR) references', () => {
+  it('the wrapper expands them in the step command against the container env and the run-time env; $$ escapes, unknown names stay', async () => {
+    const home = process.env['HOME'] ?? '';
+    const plan = makePlan({
+      tasks: [{ name: 'k', results: [{ name: 'out', type: 'string' }], steps: [{
+        name: 's', env: { W: 'w-$(HOME)' },
+        command: ['/bin/sh', '-c', `printf "%s|%s|%s|%s" "$W" "$0" "$1" "$2" > ${res('k', 'out')}`, '$(HOME)', '$$(HOME)', '$(NOPE_X)'],
+      }] }],
+    });
+    const { summary } = await runPlan(plan);
+    expect(summary.tasks.k?.results).toEqual({ out: `w-${home}|${home}|$(HOME)|$(NOPE_X)` });
+  });
+});

@@ -128,6 +128,14 @@ const rows: { rule: string; text: string; errors: FieldError[] }[] = [
     errors: [e('spec.tasks[1].params[0].value', 'result "r" of matrixed task "m" is array; only string results of a matrix are gathered (into an array)')],
   },
   {
+    rule: 'one instance of a matrixed task\'s result, by index or bare, in params (Tekton consumes them only whole)',
+    text: pipeline(`    - name: m\n      matrix:\n        params: [{name: a, value: [x, y]}]\n      taskSpec:\n        params: [{name: a}]\n        results: [{name: r}]\n        steps: [{name: s, image: busybox, script: echo}]\n    - name: u\n      params: [{name: one, value: "$(tasks.m.results.r[1])"}, {name: bare, value: "x-$(tasks.m.results.r)"}, {name: all, value: "$(tasks.m.results.r[*])"}]\n      when: [{input: "$(tasks.m.results.r[0])", operator: in, values: [x]}]\n      taskSpec:\n        params: [{name: one}, {name: bare}, {name: all, type: array}]\n        steps: [{name: s, image: busybox, script: echo}]\n`),
+    errors: [
+      e('spec.tasks[1].params[0].value', 'result "r" of matrixed task "m" can only be consumed whole, as $(tasks.m.results.r[*]), not as $(tasks.m.results.r[1]) (as in Tekton)'),
+      e('spec.tasks[1].params[1].value', 'result "r" of matrixed task "m" can only be consumed whole, as $(tasks.m.results.r[*]), not as $(tasks.m.results.r) (as in Tekton)'),
+    ],
+  },
+  {
     rule: 'matrix length of a task without matrix',
     text: pipeline(`    - name: m\n      params: [{name: a, value: x}]\n${spec}    - name: u\n      params: [{name: a, value: $(tasks.m.matrix.length)}]\n${spec}`),
     errors: [e('spec.tasks[1].params[0].value', 'task "m" has no matrix')],

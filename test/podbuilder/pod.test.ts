@@ -141,6 +141,15 @@ describe('options and resolvers', () => {
     const r = build(src, { imageMap: { 'docker.io/': 'mirror/' }, imageConfigResolver: mapImageConfigResolver(configs) });
     expect(r.kind === 'ok' ? r.plan.tasks[0]?.steps.map((x) => [x.command, x.args]) : r.errors).toEqual([[['/e'], ['c']], [['/e'], ['x']], [[], []]]);
   });
+
+  it('escapes $ in an image\'s Entrypoint and Cmd (the kubelet never expands them) but not in the step\'s own args', () => {
+    const text = 'apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: [{name: a, image: tool}, {name: b, image: tool, args: ["$(HOME)"]}]\n';
+    const r = build([{ name: 't.yaml', text }], { imageConfigResolver: mapImageConfigResolver({ tool: { entrypoint: ['/e', '$(X)'], cmd: ['$$HOME'] } }) });
+    expect(r.kind === 'ok' ? r.plan.tasks[0]?.steps.map((x) => [x.command, x.args]) : r.errors).toEqual([
+      [['/e', '$$(X)'], ['$$$$HOME']],
+      [['/e', '$$(X)'], ['$(HOME)']],
+    ]);
+  });
 });
 
 describe('helpers', () => {

@@ -4,9 +4,9 @@
  * writes the ready file, and stops the process (SIGTERM, grace, SIGKILL) when
  * its scope ends.
  */
-import type { DoneMessage, ExecutionPlan, PlanProbe, PlanSidecar, StartMessage } from '@pipod/plan';
+import { expandKubeVars, type DoneMessage, type ExecutionPlan, type PlanProbe, type PlanSidecar, type StartMessage } from '@pipod/plan';
 import { exists, mkdirp, readJson, sleep, writeAtomic, writeJson } from './io.ts';
-import { loadSettings, startLiveness, stopProcess, waitForWork, type WrapperDeps } from './step.ts';
+import { loadSettings, processFor, startLiveness, stopProcess, waitForWork, type WrapperDeps } from './step.ts';
 import type { Runner, RunningProcess } from './runner.ts';
 import { WrapperExit } from './errors.ts';
 
@@ -18,7 +18,8 @@ export async function probeOnce(probe: PlanProbe, runner: Runner, env: Readonly<
   const h = probe.handler;
   const timeoutMs = Math.max(1, probe.timeoutMs);
   if (h.kind === 'exec') {
-    const proc = runner.start({ argv: h.command, env, quiet: true });
+    // The kubelet expands $(VAR) in an exec probe's command too.
+    const proc = runner.start({ argv: h.command.map((a) => expandKubeVars(a, (n) => env[n])), env, quiet: true });
     const timer = setTimeout(() => proc.signal('SIGKILL'), timeoutMs);
     const end = await proc.ended;
     clearTimeout(timer);
@@ -204,10 +205,8 @@ export async function sidecarMode(deps: WrapperDeps, container: string): Promise
       if (msg === undefined) throw new WrapperExit(`${container}: start message ${wake.seq} vanished`, 3);
       const startedAt = new Date(clock.now()).toISOString();
       if (msg.script !== undefined && msg.scriptFile !== undefined) writeAtomic(msg.scriptFile, msg.script, 0o755);
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(deps.env)) if (v !== undefined) env[k] = v;
-      Object.assign(env, msg.env);
-      const proc = runner.start({ argv: msg.argv, env, cwd: msg.workingDir || undefined, logFile: layout.logFile(container) });
+      const { argv, env } = processFor(msg, deps.env);
+      const proc = runner.start({ argv, env, cwd: msg.workingDir || undefined, logFile: layout.logFile(container) });
       current = proc;
       let ended = false;
       let stopped = false;

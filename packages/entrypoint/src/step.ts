@@ -4,7 +4,7 @@
  * DoneMessage, and loops until it is released. It never decides anything.
  */
 import * as fs from 'node:fs';
-import { DEFAULT_SETTINGS, type DoneMessage, type ExecutionPlan, type Layout, type PlanSettings, type StartMessage, type StepEndReason } from '@pipod/plan';
+import { DEFAULT_SETTINGS, expandKubeVars, type DoneMessage, type ExecutionPlan, type Layout, type PlanSettings, type StartMessage, type StepEndReason } from '@pipod/plan';
 import { ageMs, exists, mkdirp, readJson, touch, writeAtomic, writeJson, type Clock, type Waiter } from './io.ts';
 import type { ProcessEnd, Runner, RunningProcess } from './runner.ts';
 import { WrapperExit } from './errors.ts';
@@ -98,6 +98,26 @@ export function stopProcess(proc: RunningProcess, graceMs: number): void {
   setTimeout(() => proc.signal('SIGKILL'), graceMs).unref();
 }
 
+/**
+ * The argv and environment a start message runs with: the container's
+ * environment plus the message's run-time entries, and Kubernetes' `$(VAR)`
+ * references expanded in both as the kubelet would have (it never sees the
+ * step's real command, which lives in the plan).
+ */
+export function processFor(msg: Pick<StartMessage, 'argv' | 'env'>, base: Readonly<Record<string, string | undefined>>): { argv: readonly string[]; env: Readonly<Record<string, string>> } {
+  const container = (n: string): string | undefined => base[n];
+  const added = Object.entries(msg.env);
+  // Copying the environment costs most of a millisecond on the handoff path; skip it when nothing is added.
+  let env = base as Readonly<Record<string, string>>;
+  if (added.length > 0) {
+    const merged: Record<string, string | undefined> = { ...base };
+    for (const [k, v] of added) merged[k] = expandKubeVars(v, container);
+    env = merged as Record<string, string>;
+  }
+  const argv = msg.argv.map((a) => expandKubeVars(a, (n) => env[n]));
+  return { argv, env };
+}
+
 /** Tekton's default interpreter for a script without a shebang. */
 export const DEFAULT_SHEBANG = '#!/bin/sh\nset -e\n';
 
@@ -118,9 +138,8 @@ export async function runOnce(deps: WrapperDeps, container: string, msg: StartMe
     report(layout, container, msg, done);
     return done;
   }
-  // Copying the environment costs most of a millisecond on the handoff path; skip it when nothing is added.
-  const env = Object.keys(msg.env).length === 0 ? (deps.env as Readonly<Record<string, string>>) : { ...deps.env, ...msg.env } as Readonly<Record<string, string>>;
-  const proc = runner.start({ argv: msg.argv, env, cwd: msg.workingDir || undefined, logFile: layout.logFile(container) });
+  const { argv, env } = processFor(msg, deps.env);
+  const proc = runner.start({ argv, env, cwd: msg.workingDir || undefined, logFile: layout.logFile(container) });
   // The kubelet signals only our process; pass a pod shutdown on to the step's process group.
   const onTerm = (): void => {
     terminated = true;

@@ -5,3 +5,4 @@ export * from './protocol.ts';
 export * from './subst.ts';
 export * from './names.ts';
 export * from './errors.ts';
+export * from './kubevars.ts';

@@ -6,7 +6,7 @@
 import {
   DEFAULT_SETTINGS, MAX_LABEL, PLAN_API_VERSION, PLAN_SCHEMA_VERSION, INIT_CONTAINER, SUPERVISOR_CONTAINER, TEKTON_RESULTS_DIR,
   type ExecutionPlan, type ParamValue, type ValueType, type PlanEnv, type PlanResultDecl, type PlanSidecar, type PlanStep, type PlanTask, type PlanWhen,
-  type Resolver, dnsLabel, findRefs, normalizeRef, podLayout, resolveRef, shortHash, substitute, substituteArgs, substituteValue,
+  type Resolver, dnsLabel, escapeKubeVars, findRefs, normalizeRef, podLayout, resolveRef, shortHash, substitute, substituteArgs, substituteValue,
 } from '@pipod/plan';
 import { type DocSink, type Sink, viaField, viaIndex } from './errors.ts';
 import { type LoadedDocument, isRecord } from './load.ts';
@@ -511,7 +511,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       for (const ref of refsIn(s)) {
         const tr = parseTaskRef(ref);
         if (!tr) continue;
-        const msg = checkTaskRef(tr, pt, byName);
+        const msg = checkTaskRef(tr, pt, byName) ?? matrixConsumedWhole(ref, tr, path.startsWith(`${viaField(pt.path, 'params')}[`), byName);
         if (msg !== undefined) { pd.error(path, msg); continue; }
         if (tr.kind === 'result' && !pt.isFinally) add(tr.task);
       }
@@ -677,7 +677,8 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       ...pipelineContext,
       ['context.taskRun.name', taskRunName], ['context.taskRun.namespace', namespace],
       ['context.taskRun.uid', uuidFrom(shortHash(`${uid}/${taskRunName}`, 32))],
-      ['context.task.name', r.taskName], ['context.pipelineTask.retries', String(pt.retries)],
+      // Tekton names an embedded taskSpec after its TaskRun (the TaskRun's metadata stands in for the Task's).
+      ['context.task.name', r.embedded ? taskRunName : r.taskName], ['context.pipelineTask.retries', String(pt.retries)],
     ]);
     for (const [n, w] of tws) {
       values.set(`workspaces.${n}.path`, w.mountPath);
@@ -792,7 +793,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       let image = substIn(td, scope, c.image ?? '', c.imagePath);
       const rt = refsIn(image).filter(isRunTimeRef);
       if (rt.length > 0) {
-        td.error(c.imagePath, `image depends on the run-time value $(${rt[0] ?? ''})${pt.name !== r.taskName || r.embedded ? '' : ''} (pipeline task "${pt.name}"); one pod needs every image before it starts`);
+        td.error(c.imagePath, `image depends on the run-time value $(${rt[0] ?? ''}) (pipeline task "${pt.name}"); one pod needs every image before it starts`);
       }
       if (image.trim() === '' && c.image !== undefined && c.image !== '') td.error(c.imagePath, `image of ${c.kind} "${c.name}" is empty after substitution (pipeline task "${pt.name}")`);
       image = mapImage(image, options.imageMap);
@@ -818,8 +819,9 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
         if (!cfg) {
           td.error(c.path, `${c.kind} "${c.name}" has neither command nor script and the entrypoint of image "${image}" could not be resolved: ${why}`);
         } else {
-          command = [...cfg.entrypoint];
-          if (!c.args) args = [...cfg.cmd];
+          // The kubelet expands $(VAR) in a container's command and args, never in its image's Entrypoint/Cmd.
+          command = cfg.entrypoint.map(escapeKubeVars);
+          if (!c.args) args = cfg.cmd.map(escapeKubeVars);
           if (command.length === 0) { command = args; args = []; }
           if (command.length === 0) td.error(c.path, `${c.kind} "${c.name}" has neither command nor script and image "${image}" has neither Entrypoint nor Cmd`);
         }
@@ -1131,6 +1133,16 @@ function checkTaskRef(tr: ReturnType<typeof parseTaskRef> & object, pt: Pipeline
   const decl = target.spec?.results.find((x) => x.name === tr.result);
   if (target.pt.matrix && decl && decl.type !== 'string') return `result "${tr.result}" of matrixed task "${tr.task}" is ${decl.type}; only string results of a matrix are gathered (into an array)`;
   return undefined;
+}
+
+/**
+ * Tekton's rule for a param that takes a matrixed task's result: the whole
+ * gathered array, `[*]`; one instance's value (`[i]`, or the bare name) is
+ * refused. Like Tekton, only pipeline task params are checked.
+ */
+function matrixConsumedWhole(ref: string, tr: ReturnType<typeof parseTaskRef> & object, inParams: boolean, byName: ReadonlyMap<string, Resolved>): string | undefined {
+  if (!inParams || tr.kind !== 'result' || !byName.get(tr.task)?.pt.matrix || ref.endsWith('[*]')) return undefined;
+  return `result "${tr.result}" of matrixed task "${tr.task}" can only be consumed whole, as $(tasks.${tr.task}.results.${tr.result}[*]), not as $(${ref}) (as in Tekton)`;
 }
 
 /**

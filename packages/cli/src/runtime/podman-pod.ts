@@ -13,7 +13,7 @@
  *   the host are not pulled again.
  */
 import { posix } from 'node:path';
-import { PipodError, shortHash } from '@pipod/plan';
+import { PipodError, expandEnvList, shortHash } from '@pipod/plan';
 import type { KubeContainer, KubePod, KubeVolume, KubeVolumeMount } from './types.ts';
 
 /** Longest base name kept before the run suffix, so `<pod>-<container>` names stay readable. */
@@ -144,6 +144,8 @@ export function toPodmanPod(pod: KubePod, opts: PodmanPodOptions): PodmanPod {
     });
     const out: Record<string, unknown> = { ...c, image };
     if (c.volumeMounts !== undefined) out.volumeMounts = mounts;
+    // The kubelet expands $(VAR) in env values against the entries before them; kube play does not.
+    if (Array.isArray(c['env'])) out['env'] = expandEnvList(c['env'] as { name: string; value?: string }[]);
     if (c.imagePullPolicy === undefined && opts.localImages?.has(image)) out.imagePullPolicy = 'IfNotPresent';
     return out as unknown as KubeContainer;
   };
