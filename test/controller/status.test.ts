@@ -82,6 +82,15 @@ describe('applyEvent and taskRunStatus', () => {
       want: { condition: ['False', 'TaskRunTimeout'], steps: [{ name: 'x', container: 'b-x', terminated: { exitCode: 137, reason: 'Error', startedAt: T(1), finishedAt: T(5) }, terminationReason: 'TimeoutExceeded' }] },
     },
     {
+      name: 'task stopped by the pipeline timeout: Tekton cancels its TaskRun',
+      events: [started, { type: 'task.started', time: T(1), task: 'b', attempt: 0 },
+        { type: 'step.started', time: T(1), task: 'b', step: 'x', container: 'b-x', attempt: 0 },
+        { type: 'step.finished', time: T(5), task: 'b', step: 'x', container: 'b-x', attempt: 0, exitCode: 143, reason: 'Stopped' },
+        { type: 'task.finished', time: T(5), task: 'b', status: 'TimedOut', reason: 'PipelineRunTimeout', attempts: 1, durationMs: 4000, results: {} }],
+      task: 'b',
+      want: { condition: ['False', 'TaskRunCancelled'], message: 'TaskRun cancelled as the PipelineRun it belongs to has timed out.', completionTime: T(5) },
+    },
+    {
       name: 'cancelled task',
       events: [started, { type: 'task.started', time: T(1), task: 'c', attempt: 0 },
         { type: 'task.finished', time: T(2), task: 'c', status: 'Cancelled', reason: 'run cancelled', attempts: 1, durationMs: 1000, results: {} }],

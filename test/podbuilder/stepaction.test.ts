@@ -50,6 +50,19 @@ const rows: { rule: string; docs: string[]; errors: FieldError[] }[] = [
     errors: [e('Task/t', 'spec.steps[0].params', 'step params are for a step with ref (a StepAction)')],
   },
   {
+    rule: 'param references in a StepAction script (Tekton refuses them; env is the way in)',
+    docs: [action().replace('  command: [echo]\n  args: ["$(params.greeting)", "$(params.list[*])"]\n', '  script: |\n    echo "$WHO" $(params.greeting) $(params["list"][*])\n')],
+    errors: [e('StepAction/act', 'spec.script', 'param substitution in a StepAction script is not allowed (as in Tekton): set an env var from the param and use that')],
+  },
+  {
+    rule: 'step result references in a script or workingDir (Tekton allows env, command and args)',
+    docs: [task('    - name: a\n      image: busybox\n      results: [{name: r}]\n      script: printf x > $(step.results.r.path)\n    - name: b\n      image: busybox\n      workingDir: /w/$(steps.a.results.r)\n      env: [{name: R, value: $(steps.a.results.r)}]\n      args: ["$(steps.a.results.r)"]\n      script: echo $(steps.a.results.r) "$R"\n')],
+    errors: [
+      e('Task/t', 'spec.steps[1].script', 'step result references are allowed only in env, command and args (as in Tekton), not in script: pass the value through env'),
+      e('Task/t', 'spec.steps[1].workingDir', 'step result references are allowed only in env, command and args (as in Tekton), not in workingDir: pass the value through env'),
+    ],
+  },
+  {
     rule: 'StepAction apiVersion',
     docs: [action().replace('v1beta1', 'v1')],
     errors: [e('StepAction/act', 'apiVersion', 'unsupported apiVersion "tekton.dev/v1" (only tekton.dev/v1beta1 or tekton.dev/v1alpha1 is read)')],

@@ -231,6 +231,9 @@ export function taskRunStatus(t: TaskState, podName: string, podGone?: { readonl
     cond = condition('Unknown', 'Running', t.attempt > 0 ? `attempt ${t.attempt + 1}` : 'Running', t.startTime);
   } else if (t.phase === 'Skipped') {
     cond = condition('True', 'Succeeded', t.reason, t.completionTime);
+  } else if (t.phase === 'TimedOut' && t.reason === 'PipelineRunTimeout') {
+    // Tekton cancels the TaskRuns a pipeline (or tasks/finally) timeout stops; only a task's own timeout is TaskRunTimeout.
+    cond = condition('False', 'TaskRunCancelled', 'TaskRun cancelled as the PipelineRun it belongs to has timed out.', t.completionTime);
   } else {
     cond = condition(t.phase === 'Succeeded' ? 'True' : 'False', TASKRUN_REASON[t.phase], t.reason, t.completionTime);
   }

@@ -219,6 +219,9 @@ function synthesizeFromTask(d: DocSink, spec: TaskSpec, taskName: string, ref: {
   };
 }
 
+/** A `$(steps.<s>.results.<r>)` reference anywhere in a string. */
+const STEP_RESULT_REF = /\$\(\s*steps\.[^.)\s]+\.results\./;
+
 /** Compiles loaded documents; returns undefined when there were errors (all of them in the sink). */
 export function compile(docs: readonly LoadedDocument[], options: BuildOptions, sink: Sink): Compiled | undefined {
   const resolver = options.resolver ?? documentResolver(docs);
@@ -797,6 +800,12 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
       }
       if (image.trim() === '' && c.image !== undefined && c.image !== '') td.error(c.imagePath, `image of ${c.kind} "${c.name}" is empty after substitution (pipeline task "${pt.name}")`);
       image = mapImage(image, options.imageMap);
+      if (c.kind === 'step') {
+        // Tekton admits step results only where they reach the process as data (env, command, args), never pasted into a script.
+        for (const [field, v] of [['script', c.script], ['workingDir', c.workingDir]] as const) {
+          if (v !== undefined && STEP_RESULT_REF.test(v)) td.error(viaField(c.path, field), `step result references are allowed only in env, command and args (as in Tekton), not in ${field}: pass the value through env`);
+        }
+      }
       let command: string[] = [];
       let args: string[] = c.args ? substArgsIn(td, scope, c.args, viaField(c.path, 'args')) : [];
       let script: string | undefined;

@@ -701,6 +701,10 @@ export function readStepActionSpec(d: DocSink, spec: Raw, path: string): StepAct
   if (base.image === undefined || base.image === '') d.error(viaField(path, 'image'), 'required field is missing');
   const script = str(d, spec, 'script', path);
   if (script !== undefined && base.command !== undefined) d.error(viaField(path, 'script'), 'script cannot be used with command');
+  // Tekton refuses these (a param value would be pasted into code); env is the StepAction's way in.
+  if (script !== undefined && /\$\(\s*params\s*[.[]/.test(script)) {
+    d.error(viaField(path, 'script'), 'param substitution in a StepAction script is not allowed (as in Tekton): set an env var from the param and use that');
+  }
   return {
     source: d.source, env: base.env, volumeMounts: base.volumeMounts,
     ...(base.image !== undefined ? { image: base.image } : {}), ...(base.command ? { command: base.command } : {}), ...(base.args ? { args: base.args } : {}),
