@@ -88,8 +88,10 @@ describe.skipIf(problem !== undefined)('kubernetes runtime on a real cluster', (
     });
     const b = build(fixture('../../conformance/workspace-volume-claim-template.yaml').map((d) => ({ name: 'vct.yaml', text: JSON.stringify(d) })), { namespace: NS });
     if (b.kind !== 'ok') throw new Error(JSON.stringify(b.errors));
-    const h = rt.start({ pod: b.pod as unknown as KubePod, plan: b.plan, logs: false }, {});
-    const s = await h.result;
+    // A start timeout well inside the test's own, so a claim that never binds fails with the scheduler's reason.
+    const notes: string[] = [];
+    const h = new KubernetesRuntime({ kube, namespace: NS, startTimeoutMs: 120_000 }).start({ pod: b.pod as unknown as KubePod, plan: b.plan, logs: false }, { onNote: (m) => notes.push(m) });
+    const s = await h.result.catch((e: unknown) => { throw new Error(`${String(e)}; notes: ${notes.join(' | ')}`); });
     expect(s.status).toBe('Succeeded');
     expect(s.tasks['read']?.results).toEqual({ got: 'hi' });
     // The claim was the pod's ephemeral one (`<pod>-<volume>`), and it went with the pod.

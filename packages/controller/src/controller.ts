@@ -86,7 +86,7 @@ export class Controller {
   private readonly queued = new Set<string>();
   private readonly inFlight = new Set<string>();
   private readonly dirty = new Set<string>();
-  private readonly syncTimers = new Map<string, NodeJS.Timeout>();
+  private readonly syncTimers = new Map<string, { readonly timer: NodeJS.Timeout; readonly at: number }>();
   private readonly stops: (() => void)[] = [];
   private elector: LeaderElector | undefined;
   private stopped = false;
@@ -144,7 +144,7 @@ export class Controller {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const s of this.stops) s();
-    for (const t of this.syncTimers.values()) clearTimeout(t);
+    for (const t of this.syncTimers.values()) clearTimeout(t.timer);
     for (const t of this.trackers.values()) this.unfollow(t);
     await this.elector?.stop();
   }
@@ -204,12 +204,16 @@ export class Controller {
   }
 
   private enqueueLater(key: string, ms: number): void {
+    // One timer per run, the soonest asked for: a far one (a pending pod's deadline) must not swallow the quick status syncs.
+    const at = Date.now() + ms;
     const prev = this.syncTimers.get(key);
-    if (prev) return;
-    this.syncTimers.set(key, setTimeout(() => {
+    if (prev && prev.at <= at) return;
+    if (prev) clearTimeout(prev.timer);
+    const timer = setTimeout(() => {
       this.syncTimers.delete(key);
       this.enqueue(key);
-    }, ms));
+    }, ms);
+    this.syncTimers.set(key, { timer, at });
   }
 
   private pump(): void {
