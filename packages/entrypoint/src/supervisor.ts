@@ -511,6 +511,7 @@ export class Supervisor {
   /** Run-time references, resolved against what has happened so far. */
   private resolverFor(rec: TaskRec | undefined, attempt: number): Resolver {
     let depth = 0;
+    const doneStatus = (r: TaskRec | undefined): TaskStatus | undefined => (r?.state === 'done' ? r.status : undefined);
     const self: Resolver = (ref) => {
       if (ref === 'tasks.status') {
         // A child pipeline's finally sees its own pipeline's tasks: the group minus the child's finally tasks.
@@ -518,16 +519,16 @@ export class Supervisor {
         const dag = child === undefined
           ? [...this.recs.values()].filter((r) => r.phase === 'dag')
           : (this.plan.groups?.[child] ?? []).flatMap((n) => { const r = this.recs.get(n); return r !== undefined && r.task.finallyOf !== child ? [r] : []; });
-        return aggregateStatus(dag.map((r) => (r.state === 'done' ? r.status : undefined)));
+        return aggregateStatus(dag.map(doneStatus));
       }
       if (rec !== undefined && ref === 'context.task.retry-count') return String(attempt);
       if (rec !== undefined && ref === 'context.pipelineTask.retries') return String(rec.task.retries);
       let m = /^tasks\.(.+)\.status$/.exec(ref);
       if (m?.[1] !== undefined) {
         const r = this.recs.get(m[1]);
-        if (r !== undefined) return taskStatusVar(r.state === 'done' ? r.status : undefined);
+        if (r !== undefined) return taskStatusVar(doneStatus(r));
         const members = this.plan.groups?.[m[1]];
-        return members === undefined ? undefined : groupStatusVar(members.map((n) => { const x = this.recs.get(n); return x?.state === 'done' ? x.status : undefined; }));
+        return members === undefined ? undefined : groupStatusVar(members.map((n) => doneStatus(this.recs.get(n))));
       }
       m = /^tasks\.(.+)\.reason$/.exec(ref);
       if (m?.[1] !== undefined) {

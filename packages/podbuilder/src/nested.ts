@@ -10,7 +10,7 @@
 import { type ParamValue, type Resolver, type ValueType, findRefs, normalizeRef, resolveRef, substitute, substituteArgs, substituteValue } from '@pipod/plan';
 import { type DocSink, viaField } from './errors.ts';
 import type { NamedRef, ParamEntry, PipelineSpec, PipelineTaskSpec, WhenSpec } from './model.ts';
-import { finallyRefsAsTasks, parseTaskRef, walkStrings } from './refs.ts';
+import { finallyRefsAsTasks, mapStringsDeep, parseTaskRef, walkStrings } from './refs.ts';
 
 /** A flattened child pipeline: its pipeline task, the qualified names of its tasks, and its results. */
 export interface ChildPipeline {
@@ -34,13 +34,6 @@ function mapStrings(v: ParamValue, f: (s: string) => string): ParamValue {
   if (typeof v === 'string') return f(v);
   if (Array.isArray(v)) return (v as readonly string[]).map(f);
   return Object.fromEntries(Object.entries(v as Readonly<Record<string, string>>).map(([k, x]) => [k, f(x)]));
-}
-
-function mapDeep(v: unknown, f: (s: string) => string): unknown {
-  if (typeof v === 'string') return f(v);
-  if (Array.isArray(v)) return v.map((x) => mapDeep(x, f));
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapDeep(x, f)]));
-  return v;
 }
 
 // Substitutes inside any structure; a list of strings expands array references as args do.
@@ -153,7 +146,7 @@ function flattenOne(d: DocSink, pt: PipelineTaskSpec, inner: Flattened, out: Pip
       ...t, name, isFinally: false, params, when, workspaces, runAfter, ...(taskSpec ? { taskSpec } : {}),
       ...(fin ? { finallyOf: pt.name } : t.finallyOf !== undefined ? { finallyOf: prefix + t.finallyOf } : {}),
       raw: {
-        ...(mapDeep(rawTaskSpec !== undefined ? { ...t.raw, taskSpec: rawTaskSpec } : t.raw, rename) as Record<string, unknown>),
+        ...(mapStringsDeep(rawTaskSpec !== undefined ? { ...t.raw, taskSpec: rawTaskSpec } : t.raw, rename) as Record<string, unknown>),
         params: params.map((x) => ({ name: x.name, value: x.value })),
         when: when.map((w) => ({ input: w.input, operator: w.operator, values: w.values })),
         runAfter: runAfter.map((r) => r.name),

@@ -29,9 +29,14 @@ export function walkStrings(v: unknown, path: string, fn: (s: string, path: stri
  * the supervisor knows every task as `tasks.<t>`, so the builder renames them.
  */
 export function finallyRefsAsTasks<T>(v: T): T {
-  if (typeof v === 'string') return (v.includes('$(') ? v.replace(/\$\(\s*finally\./g, '$$(tasks.') : v) as T;
-  if (Array.isArray(v)) return v.map((x: unknown) => finallyRefsAsTasks(x)) as T;
-  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, finallyRefsAsTasks(x)])) as T;
+  return mapStringsDeep(v, (s) => (s.includes('$(') ? s.replace(/\$\(\s*finally\./g, '$$(tasks.') : s)) as T;
+}
+
+/** Applies `f` to every string inside `v` (lists and maps at any depth), keeping the shape. */
+export function mapStringsDeep(v: unknown, f: (s: string) => string): unknown {
+  if (typeof v === 'string') return f(v);
+  if (Array.isArray(v)) return v.map((x) => mapStringsDeep(x, f));
+  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapStringsDeep(x, f)]));
   return v;
 }
 
