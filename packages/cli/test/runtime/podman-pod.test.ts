@@ -58,6 +58,15 @@ describe('toPodmanPod', () => {
     expect(out.images).toEqual(['docker.io/library/busybox:1.36', 'localhost/pipod/runtime:0.1.0']);
   });
 
+  it('expands $(VAR) in env values against earlier entries, as the kubelet does and kube play does not', () => {
+    const env = [{ name: 'A', value: 'x' }, { name: 'B', value: '$(A)-y/$(Z)/$$(A)' }, { name: 'P', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }];
+    const withEnv: KubePod = { ...pod, spec: { ...pod.spec, containers: [{ name: 'e', image: 'busybox', env }] } };
+    expect(toPodmanPod(withEnv, { podName: 'p-1', hostDir: '/runs/p-1' }).pod.spec.containers[0]?.['env']).toEqual([
+      { name: 'A', value: 'x' }, { name: 'B', value: 'x-y/$(Z)/$(A)' }, { name: 'P', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    ]);
+    expect(env[1]?.value).toBe('$(A)-y/$(Z)/$$(A)');
+  });
+
   it('does not change its input', () => {
     expect(pod.spec.volumes?.[0]).toEqual({ name: 'pipod', emptyDir: {} });
     expect(pod.metadata.name).toBe('build-run-pod');
