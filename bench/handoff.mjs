@@ -5,6 +5,9 @@
 // program that appends a nanosecond timestamp; handoff(i) = stamp(i+1) -
 // stamp(i), i.e. process exit of step i to process start of step i+1 (plus the
 // stamp program's own start, which a plain shell loop shows as the floor).
+// pipod runs each round twice, alternating: with armed starts (the default:
+// the next wrapper starts its step on the previous one's done message) and
+// with every handoff through the supervisor (settings.armNextStep: false).
 //
 //   node bench/handoff.mjs [--steps 100] [--tekton-steps 30] [--rounds 2] [--no-tekton]
 //
@@ -132,14 +135,14 @@ function baseline(stamp, n) {
   return gaps(file, n);
 }
 
-async function pipodRound(bundle, stamp, n) {
+async function pipodRound(bundle, stamp, n, arm = true) {
   const dir = fs.mkdtempSync(join(tmpdir(), 'pipod-bench-'));
   const file = join(dir, 'stamps');
   const plan = {
     apiVersion: 'pipod.dev/v1alpha1', kind: 'ExecutionPlan', schemaVersion: 1,
     run: { pipelineRunName: 'bench', namespace: 'default', uid: 'bench', pipelineName: 'bench' },
     timeouts: {}, params: {}, finally: [], results: [], sidecars: [],
-    settings: { stepGraceMs: 1000, heartbeatMs: 2000, staleMs: 30000 },
+    settings: { stepGraceMs: 1000, heartbeatMs: 2000, staleMs: 30000, armNextStep: arm },
     tasks: [{
       name: 'chain', id: 'chain', dependsOn: [], when: [], retries: 0, onError: 'stopAndFail', params: {}, results: [], sidecars: [],
       steps: Array.from({ length: n }, (_, i) => ({ name: `s${i}`, container: `s${i}`, image: 'x', command: [stamp, file, String(i)], args: [], env: [], onError: 'stopAndFail', results: [] })),
@@ -198,11 +201,15 @@ async function main() {
   const tekton = NO_TEKTON ? undefined : tektonEntrypoint();
 
   const floor = baseline(stamp, STEPS);
+  // Rounds alternate, so both handoff paths see the same machine.
   const pipod = { gaps: [], mems: [] };
+  const viaSupervisor = { gaps: [], mems: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    const x = await pipodRound(bundle, stamp, STEPS);
-    pipod.gaps.push(...x.gaps);
-    pipod.mems.push(x.mem);
+    for (const [into, arm] of [[pipod, true], [viaSupervisor, false]]) {
+      const x = await pipodRound(bundle, stamp, STEPS, arm);
+      into.gaps.push(...x.gaps);
+      into.mems.push(x.mem);
+    }
   }
   const tk = tekton === undefined ? { gaps: [NaN], mem: { privateKb: NaN, pssKb: NaN, rssKb: NaN } } : await tektonRound(tekton, stamp, TEKTON_STEPS);
   const pipodMem = pipod.mems[0];
@@ -211,7 +218,8 @@ async function main() {
   console.log(header);
   console.log(`|${header.slice(1, -1).replace(/[^|]/g, '-')}|`);
   console.log(row('shell loop (floor)', floor));
-  console.log(row('pipod supervisor + wrappers', pipod.gaps, pipodMem));
+  console.log(row('pipod, wrapper to wrapper', pipod.gaps, pipodMem));
+  console.log(row('pipod, via the supervisor', viaSupervisor.gaps, viaSupervisor.mems[0]));
   console.log(row(`tekton entrypoint ${TEKTON_VERSION}`, tk.gaps, tk.mem));
   const ratio = pipodMem.privateKb / tk.mem.privateKb;
   console.log(`\nwaiting wrapper private memory: pipod/tekton = ${ratio.toFixed(2)}x (Pss ${(pipodMem.pssKb / tk.mem.pssKb).toFixed(2)}x); load ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cpus`);
@@ -224,6 +232,7 @@ async function main() {
     config: { steps: STEPS, rounds: ROUNDS, tektonSteps: TEKTON_STEPS, tektonVersion: TEKTON_VERSION },
     floor: summarize(floor),
     pipod: { handoff: summarize(pipod.gaps), waitingWrapperMemory: pipod.mems },
+    pipodViaSupervisor: { handoff: summarize(viaSupervisor.gaps), waitingWrapperMemory: viaSupervisor.mems },
     tekton: { handoff: summarize(tk.gaps), waitingEntrypointMemory: tk.mem },
     privateMemoryRatio: ratio,
   };

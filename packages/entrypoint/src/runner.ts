@@ -42,8 +42,6 @@ export interface SpawnSpec {
 /** Starts processes. */
 export interface Runner {
   start(spec: SpawnSpec): RunningProcess;
-  /** Exercises the spawn path once while idle, so the first real start does not pay for cold code. */
-  warmUp(): void;
 }
 
 /** Pid → parent pid of every process we can see. */
@@ -97,14 +95,6 @@ function notStarted(message: string): RunningProcess {
 
 /** Runs real processes with node:child_process. */
 export const processRunner: Runner = {
-  warmUp(): void {
-    try {
-      // Through our own start(), so its code is compiled too; the exec fails at once.
-      void processRunner.start({ argv: ['/nonexistent/pipod-warm-up'], env: {}, quiet: true }).ended;
-    } catch {
-      // Only an optimisation.
-    }
-  },
   start(spec: SpawnSpec): RunningProcess {
     const [file, ...args] = spec.argv;
     if (file === undefined || file === '') {
@@ -188,7 +178,8 @@ export const processRunner: Runner = {
         }
       },
       reapLeftovers(): void {
-        const self = processTree(process.pid).slice(1);
+        // Orphans are re-parented to PID 1 of the namespace, which we are only inside a container.
+        const self = process.pid === 1 ? processTree(process.pid).slice(1) : [];
         for (const p of new Set([...seen, ...self])) {
           if (p === process.pid) continue;
           try {

@@ -4,7 +4,7 @@
  * DoneMessage, and loops until it is released. It never decides anything.
  */
 import * as fs from 'node:fs';
-import { DEFAULT_SETTINGS, expandKubeVars, type DoneMessage, type ExecutionPlan, type Layout, type PlanSettings, type StartMessage, type StepEndReason } from '@pipod/plan';
+import { DEFAULT_SETTINGS, armedGoesOn, expandKubeVars, type ArmedAfter, type DoneMessage, type ExecutionPlan, type Layout, type PlanSettings, type StartMessage, type StepEndReason } from '@pipod/plan';
 import { ageMs, exists, mkdirp, readJson, touch, writeAtomic, writeJson, type Clock, type Waiter } from './io.ts';
 import type { ProcessEnd, Runner, RunningProcess } from './runner.ts';
 import { WrapperExit } from './errors.ts';
@@ -92,6 +92,27 @@ export function waitForWork(deps: WrapperDeps, container: string, seq: number): 
   });
 }
 
+/**
+ * When an armed start may run: true once the step it waits for wrote a done
+ * message that lets the task go on, false when that message stops the task
+ * or, before any message, when the supervisor withdrew the start (its stop
+ * file: that step died) or the run ended. A stop file that comes after a
+ * go-ahead stops the started step as usual.
+ */
+export function armedGate(deps: WrapperDeps, container: string, seq: number, after: ArmedAfter): Promise<boolean> {
+  const { layout, waiter } = deps;
+  const doneName = `done-${after.seq}.json`;
+  const doneFile = layout.doneFile(after.container, after.seq);
+  const stopName = `stop-${seq}`;
+  const stopFile = layout.stopFile(container, seq);
+  const release = layout.releaseFile(container);
+  return waiter.until([layout.containerDir(after.container), layout.containerDir(container)], (n) => n === doneName || n === stopName || n === 'release' || n === 'exit', () => {
+    const done = readJson<DoneMessage>(doneFile);
+    if (done !== undefined) return armedGoesOn(after, done);
+    return exists(stopFile) || exists(release) || exists(layout.exitFile) ? false : undefined;
+  });
+}
+
 /** Stops a process: SIGTERM, then SIGKILL after the grace period. */
 export function stopProcess(proc: RunningProcess, graceMs: number): void {
   proc.signal('SIGTERM');
@@ -124,22 +145,40 @@ export const DEFAULT_SHEBANG = '#!/bin/sh\nset -e\n';
 /** Set once the wrapper itself got SIGTERM while a step ran: it exits after reporting. */
 let terminated = false;
 
-/** Runs one StartMessage and reports its DoneMessage, obeying the stop file, the step timeout and the run's end. */
-export async function runOnce(deps: WrapperDeps, container: string, msg: StartMessage): Promise<DoneMessage> {
+/** How `runOnce` runs a message. */
+export interface RunOptions {
+  /** Output only to the pipe, not to our stdout or the log (the warm-up). */
+  readonly quiet?: boolean;
+  /**
+   * Awaited after the step is prepared and before it starts: `false` drops
+   * the message without starting or reporting anything (an armed start).
+   */
+  readonly gate?: Promise<boolean>;
+}
+
+/**
+ * Runs one StartMessage and reports its DoneMessage, obeying the stop file,
+ * the step timeout and the run's end; undefined when the gate dropped it.
+ */
+export async function runOnce(deps: WrapperDeps, container: string, msg: StartMessage, opts: RunOptions = {}): Promise<DoneMessage | undefined> {
   const { layout, runner, clock, waiter } = deps;
-  const startedAt = new Date(clock.now()).toISOString();
-  const fail = (reason: StepEndReason, exitCode: number, message: string): DoneMessage => ({ seq: msg.seq, exitCode, reason, message, startedAt, finishedAt: new Date(clock.now()).toISOString() });
+  let prepError: string | undefined;
   try {
     if (msg.exitCodeFile !== undefined) fs.rmSync(msg.exitCodeFile, { force: true });
     if (msg.workingDir !== undefined && msg.workingDir !== '') mkdirp(msg.workingDir);
     if (msg.script !== undefined && msg.scriptFile !== undefined) writeAtomic(msg.scriptFile, msg.script, 0o755);
   } catch (e) {
-    const done = fail('StartFailed', 127, `cannot prepare the step: ${e instanceof Error ? e.message : String(e)}`);
+    prepError = `cannot prepare the step: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const { argv, env } = processFor(msg, deps.env);
+  if (opts.gate !== undefined && !(await opts.gate)) return undefined;
+  const startedAt = new Date(clock.now()).toISOString();
+  if (prepError !== undefined) {
+    const done: DoneMessage = { seq: msg.seq, exitCode: 127, reason: 'StartFailed', message: prepError, startedAt, finishedAt: new Date(clock.now()).toISOString() };
     report(layout, container, msg, done);
     return done;
   }
-  const { argv, env } = processFor(msg, deps.env);
-  const proc = runner.start({ argv, env, cwd: msg.workingDir || undefined, logFile: layout.logFile(container) });
+  const proc = runner.start({ argv, env, cwd: msg.workingDir || undefined, ...(opts.quiet === true ? { quiet: true } : { logFile: layout.logFile(container) }) });
   // The kubelet signals only our process; pass a pod shutdown on to the step's process group.
   const onTerm = (): void => {
     terminated = true;
@@ -190,6 +229,23 @@ function report(layout: Layout, container: string, msg: StartMessage, done: Done
   writeJson(layout.doneFile(container, msg.seq), done);
 }
 
+/**
+ * Runs the whole handoff path once, on our own Node printing its version, while
+ * nothing waits: each wrapper takes that path only a few times, and compiling
+ * it on the first real step cost the handoff about a millisecond.
+ */
+async function warmUp(deps: WrapperDeps, container: string): Promise<void> {
+  const dir = deps.layout.containerDir(container);
+  try {
+    const msg: StartMessage = { seq: 0, task: '', attempt: 0, argv: [process.execPath, '--version'], env: { PIPOD_WARM_UP: '$(PIPOD_WARM_UP)' }, graceMs: 0, exitCodeFile: `${dir}/.warm-up-exit-code` };
+    await runOnce(deps, container, msg, { quiet: true, gate: Promise.resolve(true) });
+  } catch {
+    // Only an optimisation.
+  }
+  fs.rmSync(deps.layout.doneFile(container, 0), { force: true });
+  fs.rmSync(`${dir}/.warm-up-exit-code`, { force: true });
+}
+
 /** The `step` mode loop. Resolves with the process exit code. */
 export async function stepMode(deps: WrapperDeps, container: string): Promise<number> {
   const { layout } = deps;
@@ -207,7 +263,7 @@ export async function stepMode(deps: WrapperDeps, container: string): Promise<nu
     wakeStale = () => r('stale');
   });
   try {
-    if (nextStart(dir, 1) === undefined) deps.runner.warmUp();
+    if (nextStart(dir, 1) === undefined) await warmUp(deps, container);
     let seq = 1;
     for (;;) {
       const wake = await Promise.race([waitForWork(deps, container, seq), stale]);
@@ -215,7 +271,7 @@ export async function stepMode(deps: WrapperDeps, container: string): Promise<nu
       if (wake.kind !== 'start') return 0;
       const msg = readJson<StartMessage>(layout.startFile(container, wake.seq));
       if (msg === undefined) throw new WrapperExit(`${container}: start message ${wake.seq} vanished`, 3);
-      const run = runOnce(deps, container, msg);
+      const run = runOnce(deps, container, msg, msg.after === undefined ? {} : { gate: armedGate(deps, container, msg.seq, msg.after) });
       const outcome = await Promise.race([run, stale]);
       if (outcome === 'stale') {
         // The supervisor is gone: stop our process so the pod can end, then leave.

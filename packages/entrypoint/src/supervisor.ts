@@ -23,6 +23,8 @@ import {
   type RunStatus,
   type RunSummary,
   type StartMessage,
+  type ArmedAfter,
+  armedGoesOn,
   type StepSummary,
   type TaskStatus,
   type TaskSummary,
@@ -60,6 +62,8 @@ interface TaskRec {
   steps: StepSummary[];
   stopReason?: StopReason;
   current?: { readonly container: string; readonly seq: number };
+  /** The next step's start, written ahead in the current attempt. */
+  armed?: Armed;
   readonly onStop: Set<() => void>;
 }
 
@@ -85,6 +89,18 @@ export function loadPlan(layout: Layout): ExecutionPlan {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** A next step's start written ahead, and the step it waits for. */
+interface Armed {
+  /** Index of the step in its task. */
+  readonly index: number;
+  readonly container: string;
+  readonly seq: number;
+  readonly after: ArmedAfter;
+}
+
+/** A step-result reference (`$(steps.<s>.results.<r>)`, any bracket form): its value exists only once that step ended. */
+const STEP_RESULT_REF = /\$\(\s*steps\.[^)]*results/;
 
 /** Drives one run from plan to summary. */
 export class Supervisor {
@@ -263,6 +279,7 @@ export class Supervisor {
     if (rec.state !== 'running' || rec.stopReason !== undefined) return;
     rec.stopReason = why;
     if (rec.current !== undefined) this.writeStop(rec.current.container, rec.current.seq, why);
+    this.withdrawArmed(rec, why);
     for (const f of rec.onStop) f();
   }
 
@@ -587,6 +604,45 @@ export class Supervisor {
     return { ...base, argv: [scriptFile, ...tail], script, scriptFile };
   }
 
+  /**
+   * Writes the start of the step after step `i` while step `i` runs, so its
+   * wrapper starts it the moment step `i` ends and the handoff skips the
+   * supervisor. Only when nothing it uses can change meanwhile: no step
+   * `when`, no step result reference. One step ahead only, so a long task
+   * does not wake every wrapper at once.
+   */
+  private armNext(rec: TaskRec, i: number, seq: number, attempt: number): Armed | undefined {
+    const prev = rec.task.steps[i];
+    const step = rec.task.steps[i + 1];
+    if (this.plan.settings.armNextStep === false || prev === undefined || step === undefined) return undefined;
+    if (step.when !== undefined && step.when.length > 0) return undefined;
+    if (STEP_RESULT_REF.test(JSON.stringify([step.command, step.args, step.env, step.script, step.workingDir]))) return undefined;
+    // A sequence number left unused when this fails is harmless: wrappers take the lowest start at or after theirs.
+    const next = this.nextSeq(step.container);
+    let msg: StartMessage;
+    try {
+      msg = this.buildStart(rec, step, attempt, next);
+    } catch {
+      // The normal start, once step `i` ended, meets the same error where it is handled.
+      return undefined;
+    }
+    const after: ArmedAfter = { container: prev.container, seq, continueOnError: prev.onError === 'continue' };
+    writeJson(this.deps.layout.startFile(step.container, next), { ...msg, after });
+    return { index: i + 1, container: step.container, seq: next, after };
+  }
+
+  /**
+   * Takes back a start written ahead: its stop file, seen before a go-ahead,
+   * makes the wrapper drop it. In the sub-millisecond window where the step
+   * before has just ended well and we have not yet read that, the step has
+   * already begun: the same file stops it at once and, its done message
+   * unread, it is summarised as Skipped.
+   */
+  private withdrawArmed(rec: TaskRec, why: string): void {
+    if (rec.armed !== undefined) this.writeStop(rec.armed.container, rec.armed.seq, why);
+    rec.armed = undefined;
+  }
+
   /** Waits for a done message; a wrapper whose beat goes stale is reported as dead. */
   private async waitDone(container: string, seq: number): Promise<{ done: DoneMessage; died: boolean }> {
     const { layout, waiter, clock } = this.deps;
@@ -619,24 +675,34 @@ export class Supervisor {
     rec.steps = [];
     let failed: [TaskStatus, string] | undefined;
     try {
-      for (const step of task.steps) {
-        if (failed !== undefined || rec.stopReason !== undefined) {
+      for (const [i, step] of task.steps.entries()) {
+        // A start written ahead that its predecessor's end let go is already running: it is waited for (and stopped) like any other.
+        const pre = rec.armed?.index === i ? rec.armed : undefined;
+        rec.armed = undefined;
+        if (pre === undefined && (failed !== undefined || rec.stopReason !== undefined)) {
           failed ??= stopOutcome(rec.stopReason ?? 'Cancelled');
           rec.steps.push({ name: step.name, container: step.container, status: 'Skipped' });
           continue;
         }
-        if (step.when !== undefined && step.when.length > 0 && !whenHolds(step.when, this.resolverFor(rec, attempt))) {
+        if (pre === undefined && step.when !== undefined && step.when.length > 0 && !whenHolds(step.when, this.resolverFor(rec, attempt))) {
           rec.steps.push({ name: step.name, container: step.container, status: 'Skipped' });
           continue;
         }
-        const seq = this.nextSeq(step.container);
-        const msg = this.buildStart(rec, step, attempt, seq);
-        writeJson(layout.startFile(step.container, seq), msg);
+        let seq: number;
+        if (pre !== undefined) {
+          seq = pre.seq;
+        } else {
+          seq = this.nextSeq(step.container);
+          writeJson(layout.startFile(step.container, seq), this.buildStart(rec, step, attempt, seq));
+        }
         rec.current = { container: step.container, seq };
         const started = clock.now();
         this.emit({ type: 'step.started', time: iso(started), task: task.name, step: step.name, container: step.container, attempt });
         if (rec.stopReason !== undefined) this.writeStop(step.container, seq, rec.stopReason);
+        if (failed === undefined && rec.stopReason === undefined) rec.armed = this.armNext(rec, i, seq, attempt);
         const { done, died } = await this.waitDone(step.container, seq);
+        // The next wrapper drops its start by the same rule; a dead step never writes the done message it waits for.
+        if (rec.armed !== undefined && (died || !armedGoesOn(rec.armed.after, done))) this.withdrawArmed(rec, died ? `step ${step.name} died` : `step ${step.name} ended the task`);
         rec.current = undefined;
         try {
           writeAtomic(layout.stepExitCodeFile(task.id, step.name), String(done.exitCode));
@@ -666,6 +732,8 @@ export class Supervisor {
       if (failed === undefined && rec.stopReason !== undefined && rec.stopReason !== 'TaskRunTimeout') failed = stopOutcome(rec.stopReason);
       return failed ?? ['Succeeded', 'Succeeded'];
     } finally {
+      // Only an error leaves starts written ahead behind.
+      this.withdrawArmed(rec, 'the attempt ended');
       if (timer !== undefined) clearTimeout(timer);
     }
   }

@@ -143,6 +143,12 @@ export interface PlanSettings {
   readonly heartbeatMs: number;
   /** A heartbeat older than this means its writer is gone. */
   readonly staleMs: number;
+  /**
+   * `false` stops the supervisor from writing a step's start ahead (see
+   * `StartMessage.after`); every handoff then goes through the supervisor.
+   * The handoff bench runs both ways.
+   */
+  readonly armNextStep?: boolean;
 }
 
 /** The whole plan. */

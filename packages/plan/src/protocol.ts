@@ -22,6 +22,31 @@ export interface StartMessage {
   readonly graceMs: number;
   /** Files to clear before the run (result files of a previous attempt). */
   readonly exitCodeFile?: string;
+  /**
+   * Set on a start written while the previous step still runs: the wrapper
+   * prepares it, then starts it itself the moment that step's done message
+   * lets the task go on (`armedGoesOn`), so the handoff skips the supervisor.
+   */
+  readonly after?: ArmedAfter;
+}
+
+/** The step an armed start waits for. */
+export interface ArmedAfter {
+  readonly container: string;
+  readonly seq: number;
+  /** The previous step has `onError: continue`: its failure does not stop the task. */
+  readonly continueOnError: boolean;
+}
+
+/**
+ * Whether an armed start runs, given the done message of the step it waits
+ * for. The supervisor and the wrapper both decide with this one rule, so they
+ * agree without talking: a stopped step ends the task, a failed one too
+ * unless it continues on error.
+ */
+export function armedGoesOn(after: ArmedAfter, done: Pick<DoneMessage, 'reason' | 'exitCode'>): boolean {
+  if (done.reason === 'Stopped') return false;
+  return after.continueOnError || (done.reason === 'Completed' && done.exitCode === 0);
 }
 
 /** Why a step's process ended the way it did. */
