@@ -33,7 +33,7 @@ import { BUSYBOX_IMAGE, ROOT } from './helpers.ts';
  */
 const CASES = [
   'context-vars', 'finally-after-failure', 'isolated-workspace', 'kube-vars', 'on-error-continue', 'params-override', 'params-types',
-  'results-types', 'retries', 'script-shebang', 'step-action', 'step-specs', 'step-template', 'step-timeout', 'step-when',
+  'results-types', 'retries', 'script-shebang', 'step-action', 'step-leftovers', 'step-specs', 'step-template', 'step-timeout', 'step-when',
   'task-run-specs', 'when-skip',
 ];
 
