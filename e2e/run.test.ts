@@ -132,10 +132,19 @@ describe('pipod run on podman', () => {
   });
 
   it('times out the whole pipeline with --timeout', async () => {
-    const { code, summary } = await pipod('slow.yaml', ['--timeout', '3s']);
+    // The budget counts from the run's start, so it must outlast the pod's startup for `long` to start at all.
+    const { code, summary } = await pipod('slow.yaml', ['--timeout', '10s']);
     expect(code).toBe(1);
     expect(summary.status).toBe('TimedOut');
     expect(summary.tasks.long?.status).toBe('TimedOut');
+    expectNothingLeft('e2e-slow');
+  });
+
+  it('counts --timeout from the run\'s start: a budget the pod\'s startup used up skips every task, finally too', async () => {
+    const { code, summary } = await pipod('slow.yaml', ['--timeout', '1ms']);
+    expect(code).toBe(1);
+    expect(summary).toMatchObject({ status: 'TimedOut', reason: 'PipelineRunTimeout' });
+    for (const t of ['long', 'next', 'tidy']) expect(summary.tasks[t]).toMatchObject({ status: 'Skipped', reason: 'PipelineTimedOutSkip' });
     expectNothingLeft('e2e-slow');
   });
 

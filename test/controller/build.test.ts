@@ -53,7 +53,7 @@ describe('buildRunPod', () => {
   const all = [pipeline, task('produce', 'echo -n hi > $(results.v.path)', ['v']), task('consume', 'true'), task('cleanup', 'true')];
 
   it('builds the pod from cluster documents and stamps name, owner, labels and task shapes', async () => {
-    const b = await buildRunPod(new MemorySource(all), run, run as unknown as Record<string, unknown>, 'r1-pipod');
+    const b = await buildRunPod(new MemorySource(all), run, run as unknown as Record<string, unknown>, 'r1-pipod', { startTime: '2026-11-22T10:00:00.000Z' });
     expect(b.kind).toBe('ok');
     if (b.kind !== 'ok') return;
     const meta = b.pod['metadata'] as { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string>; ownerReferences: unknown[] };
@@ -64,7 +64,8 @@ describe('buildRunPod', () => {
     const shapes = JSON.parse(meta.annotations[ANNOTATION_TASKS] ?? '{}') as Record<string, { steps: { name: string }[]; results: { name: string }[] }>;
     expect(Object.keys(shapes).sort()).toEqual(['a', 'b', 'c', 'f']);
     expect(shapes['a']?.results).toEqual([{ name: 'v', type: 'string' }]);
-    expect(b.plan.run).toMatchObject({ pipelineRunName: 'r1', namespace: 'ns', uid: 'uid-r1' });
+    // The run's timeouts count from the start time the controller passes (its clock when it builds the pod).
+    expect(b.plan.run).toMatchObject({ pipelineRunName: 'r1', namespace: 'ns', uid: 'uid-r1', startTime: '2026-11-22T10:00:00.000Z' });
   });
 
   it.each([

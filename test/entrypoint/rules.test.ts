@@ -1,7 +1,7 @@
 /** Table-driven tests of the pure scheduling rules. */
 import { describe, expect, it } from 'vitest';
 import { mapResolver, type PlanTask, type TaskStatus } from '@pipod/plan';
-import { aggregateStatus, consumedResults, groupStatusVar, parseResult, taskStatusVar, whenHolds } from '@pipod/entrypoint';
+import { aggregateStatus, consumedResults, groupStatusVar, parseResult, runTimeSpent, taskStatusVar, whenHolds } from '@pipod/entrypoint';
 
 describe('taskStatusVar', () => {
   it.each<[TaskStatus | undefined, string]>([
@@ -78,5 +78,18 @@ describe('consumedResults', () => {
       ['a', 'list'],
       ['a', 'obj'],
     ]);
+  });
+});
+
+describe('runTimeSpent: the run budget spent before the supervisor started', () => {
+  const at = Date.parse('2026-11-22T10:00:10.000Z');
+  it.each([
+    ['no start time', undefined, 0],
+    ['ten seconds before', '2026-11-22T10:00:00.000Z', 10_000],
+    ['the same instant', '2026-11-22T10:00:10.000Z', 0],
+    ['in the future (clock skew)', '2026-11-22T10:00:12.000Z', 0],
+    ['not a time', 'yesterday-ish', 0],
+  ] as const)('%s', (_name, start, want) => {
+    expect(runTimeSpent(start, at)).toBe(want);
   });
 });

@@ -333,6 +333,26 @@ describe('timeouts', () => {
     expect(summary.durationMs).toBeLessThan(4000);
   });
 
+  it('the run budgets count from the plan\'s start time: time the pod waited to run is spent already', async () => {
+    const base = makePlan({ timeouts: { pipelineMs: 6000 }, tasks: [{ name: 'long', steps: [{ name: 's', script: 'sleep 4' }] }] });
+    const { summary } = await runPlan({ ...base, run: { ...base.run, startTime: new Date(Date.now() - 5000).toISOString() } });
+    expect(summary).toMatchObject({ status: 'TimedOut', reason: 'PipelineRunTimeout' });
+    expect(summary.tasks.long).toMatchObject({ status: 'TimedOut', reason: 'PipelineRunTimeout' });
+  });
+
+  it('a budget spent before the supervisor started: no task starts', async () => {
+    const base = makePlan({
+      timeouts: { tasksMs: 1000 },
+      tasks: [{ name: 't', steps: [{ name: 's', script: 'touch $PIPOD_ROOT/ran' }] }],
+      finally: [{ name: 'f', steps: [{ name: 's', script: 'true' }] }],
+    });
+    const { summary, run } = await runPlan({ ...base, run: { ...base.run, startTime: new Date(Date.now() - 10_000).toISOString() } });
+    expect(summary).toMatchObject({ status: 'TimedOut', reason: 'PipelineRunTimeout' });
+    expect(summary.tasks.t).toMatchObject({ status: 'Skipped', reason: 'TasksTimedOutSkip' });
+    expect(summary.tasks.f?.status).toBe('Succeeded');
+    expect(fs.existsSync(`${run.root}/ran`)).toBe(false);
+  });
+
   it('the finally timeout stops finally tasks', async () => {
     const plan = makePlan({
       timeouts: { finallyMs: 300 },

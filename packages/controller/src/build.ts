@@ -143,6 +143,8 @@ export interface RunBuildOptions {
   readonly imageMap?: Readonly<Record<string, string>>;
   /** Looks up image Entrypoint/Cmd for steps without a command (e.g. the registry); absent means such steps are errors. */
   readonly images?: (images: readonly string[]) => Promise<ReadonlyMap<string, ImageLookup>>;
+  /** When the run (this attempt) started, RFC 3339: its timeouts count from it. */
+  readonly startTime?: string;
 }
 
 /** The body of a PipelineRun as the builder reads it: only the fields Tekton allows in a document. */
@@ -176,6 +178,7 @@ export async function buildRunPod(source: RefSource, owner: KObject, run: Rec, p
   const base = {
     resolver, podName: pod, namespace, runName: owner.metadata?.name ?? '', ...(owner.metadata?.uid ? { uid: owner.metadata.uid } : {}),
     ...(opts.runtimeImage ? { runtimeImage: opts.runtimeImage } : {}), ...(opts.imageMap ? { imageMap: opts.imageMap } : {}),
+    ...(opts.startTime ? { startTime: opts.startTime } : {}),
   };
   let imageConfigResolver;
   if (opts.images) {

@@ -26,7 +26,7 @@ import type { CancelMode, RunEvent } from '@pipod/plan';
 export type RunKind = 'PipelineRun' | 'CustomRun';
 
 /** Options of the controller. */
-export interface ControllerOptions extends RunBuildOptions {
+export interface ControllerOptions extends Omit<RunBuildOptions, 'startTime'> {
   /** The controller's own namespace: feature flags and the leader Lease live here. */
   readonly namespace: string;
   /** Only reconcile runs in this namespace (default: all namespaces). */
@@ -309,7 +309,7 @@ export class Controller {
           `pipod is disabled: set enable-pipeline-in-pod: "true" in ConfigMap ${this.opts.namespace}/${FLAGS_CONFIGMAP} to run ${kind}s in one pod`);
       }
       const body = kind === 'PipelineRun' ? (run as unknown as Record<string, unknown>) : pipelineRunForCustomRun(run);
-      const built = await buildRunPod(this.refs, run, body, podName, this.opts);
+      const built = await buildRunPod(this.refs, run, body, podName, { ...this.opts, startTime: now });
       if (built.kind === 'failed') return this.failBeforeStart(t, run, built.reason, built.message);
       try {
         pod = await this.kube.createPod(namespace, built.pod as V1Pod);

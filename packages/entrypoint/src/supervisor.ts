@@ -102,6 +102,16 @@ interface Armed {
 /** A step-result reference (`$(steps.<s>.results.<r>)`, any bracket form): its value exists only once that step ended. */
 const STEP_RESULT_REF = /\$\(\s*steps\.[^)]*results/;
 
+/**
+ * Milliseconds of the run's budgets spent before the supervisor started: from
+ * the plan's `run.startTime` (absent, unparsable or in the future: none).
+ */
+export function runTimeSpent(startTime: string | undefined, supervisorStart: number): number {
+  if (startTime === undefined) return 0;
+  const t = Date.parse(startTime);
+  return Number.isNaN(t) ? 0 : Math.max(0, supervisorStart - t);
+}
+
 /** Drives one run from plan to summary. */
 export class Supervisor {
   private readonly recs = new Map<string, TaskRec>();
@@ -135,21 +145,27 @@ export class Supervisor {
     const beat = setInterval(() => touch(layout.heartbeat), Math.max(10, settings.heartbeatMs));
     void this.watchCancel();
     this.emit({ type: 'run.started', time: iso(this.startedAt), pipeline: this.plan.run.pipelineName, tasks: this.plan.tasks.map((t) => t.name), finally: this.plan.finally.map((t) => t.name) });
+    // Tekton counts the run's budgets from its start, so time the pod spent waiting to run (scheduling, image pulls, init) is spent already.
+    const spent = runTimeSpent(this.plan.run.startTime, this.startedAt);
+    const after = (ms: number, f: () => void): void => {
+      if (ms - spent <= 0) f();
+      else this.timers.push(setTimeout(f, ms - spent));
+    };
     if (timeouts.pipelineMs !== undefined && timeouts.pipelineMs > 0) {
-      this.timers.push(setTimeout(() => {
+      after(timeouts.pipelineMs, () => {
         this.pipelineTimedOut = true;
         for (const f of this.runStop) f();
         for (const r of this.recs.values()) this.stopTask(r, 'PipelineRunTimeout');
         this.notify();
-      }, timeouts.pipelineMs));
+      });
     }
     if (timeouts.tasksMs !== undefined && timeouts.tasksMs > 0) {
-      this.timers.push(setTimeout(() => {
+      after(timeouts.tasksMs, () => {
         if (this.phase !== 'dag') return;
         this.tasksTimedOut = true;
         for (const r of this.recs.values()) if (r.phase === 'dag') this.stopTask(r, 'PipelineRunTimeout');
         this.notify();
-      }, timeouts.tasksMs));
+      });
     }
     const pipelineSidecars = await this.startSidecars(this.plan.sidecars, undefined, undefined);
     if (pipelineSidecars.failed !== undefined) {

@@ -24,6 +24,12 @@ export interface PlanRun {
   readonly uid: string;
   readonly pipelineName: string;
   readonly serviceAccountName?: string;
+  /**
+   * When the run started (RFC 3339): the controller's or CLI's clock as it
+   * built the pod. `timeouts.pipelineMs`/`tasksMs` count from it, as Tekton's
+   * count from the PipelineRun's start; absent, from the supervisor's start.
+   */
+  readonly startTime?: string;
 }
 
 /** Run-level time budgets in milliseconds; absent means no limit. */

@@ -961,7 +961,10 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const groupNames = [...flat.children.keys(), ...matrixInstances.keys()].sort();
   const plan: ExecutionPlan = {
     apiVersion: PLAN_API_VERSION, kind: 'ExecutionPlan', schemaVersion: PLAN_SCHEMA_VERSION,
-    run: { pipelineRunName: runName, namespace, uid, pipelineName: root.pipelineName, ...(serviceAccountName !== undefined ? { serviceAccountName } : {}) },
+    run: {
+      pipelineRunName: runName, namespace, uid, pipelineName: root.pipelineName,
+      ...(serviceAccountName !== undefined ? { serviceAccountName } : {}), ...(options.startTime !== undefined ? { startTime: options.startTime } : {}),
+    },
     timeouts: {
       ...(pipelineMs > 0 ? { pipelineMs } : {}), ...(tasksMs !== undefined && tasksMs > 0 ? { tasksMs } : {}), ...(finallyMs !== undefined && finallyMs > 0 ? { finallyMs } : {}),
     },

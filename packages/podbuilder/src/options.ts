@@ -67,6 +67,8 @@ export interface BuildOptions {
   readonly namespace?: string;
   /** Run uid for `$(context.pipelineRun.uid)` (default: derived from namespace and run name). */
   readonly uid?: string;
+  /** When the run started (RFC 3339), carried in the plan; the run-level timeouts count from it (default: from the supervisor's start). */
+  readonly startTime?: string;
   /** Resolver for taskRef/pipelineRef (default: the documents given). */
   readonly resolver?: RefResolver;
   /** Resolver for image entrypoints (no default: steps without command or script are then errors). */

@@ -86,7 +86,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       if (a.runtime !== 'kubernetes') throw new PipodError('USAGE', '--start-timeout applies to --runtime kubernetes only (podman starts the pod before it returns)');
     }
     const { sources, options } = await prepare(a);
-    const r = build(sources, options);
+    // The run's timeouts count from here, as Tekton's count from the PipelineRun's start: pod startup is part of the budget.
+    const r = build(sources, { ...options, startTime: new Date().toISOString() });
     for (const w of r.warnings) process.stderr.write(`warning: ${formatError(w)}\n`);
     if (r.kind === 'invalid') {
       for (const e of r.errors) process.stderr.write(`${formatError(e)}\n`);
