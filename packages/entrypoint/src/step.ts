@@ -239,11 +239,11 @@ async function warmUp(deps: WrapperDeps, container: string): Promise<void> {
   try {
     const msg: StartMessage = { seq: 0, task: '', attempt: 0, argv: [process.execPath, '--version'], env: { PIPOD_WARM_UP: '$(PIPOD_WARM_UP)' }, graceMs: 0, exitCodeFile: `${dir}/.warm-up-exit-code` };
     await runOnce(deps, container, msg, { quiet: true, gate: Promise.resolve(true) });
+    fs.rmSync(deps.layout.doneFile(container, 0), { force: true });
+    fs.rmSync(`${dir}/.warm-up-exit-code`, { force: true });
   } catch {
-    // Only an optimisation.
+    // Only an optimisation; a leftover done-0.json is never waited for (sequence numbers start at 1).
   }
-  fs.rmSync(deps.layout.doneFile(container, 0), { force: true });
-  fs.rmSync(`${dir}/.warm-up-exit-code`, { force: true });
 }
 
 /** The `step` mode loop. Resolves with the process exit code. */
