@@ -89,7 +89,8 @@ const ho = read('handoff');
 if (ho) {
   md.push('', '**Step handoff** (bench/handoff.mjs)', '');
   md.push('| | p50 ms | p99 ms | waiting wrapper private memory KiB (for ' + (ho.pipod?.waitingWrapperMemory?.[0]?.processes ?? '?') + ' waiting) |', '|---|---|---|---|');
-  md.push(`| pipod (inotify) | ${r2(ho.pipod?.handoff?.p50Ms)} | ${r2(ho.pipod?.handoff?.p99Ms)} | ${ho.pipod?.waitingWrapperMemory?.[0]?.privateKb ?? '-'} |`);
+  md.push(`| pipod, wrapper to wrapper (armed starts, the default) | ${r2(ho.pipod?.handoff?.p50Ms)} | ${r2(ho.pipod?.handoff?.p99Ms)} | ${ho.pipod?.waitingWrapperMemory?.[0]?.privateKb ?? '-'} |`);
+  if (ho.pipodViaSupervisor) md.push(`| pipod, every handoff through the supervisor | ${r2(ho.pipodViaSupervisor.handoff?.p50Ms)} | ${r2(ho.pipodViaSupervisor.handoff?.p99Ms)} | ${ho.pipodViaSupervisor.waitingWrapperMemory?.[0]?.privateKb ?? '-'} |`);
   if (ho.tekton) md.push(`| Tekton entrypoint (1 s poll) | ${r2(ho.tekton.handoff?.p50Ms)} | ${r2(ho.tekton.handoff?.p99Ms)} | ${ho.tekton.waitingEntrypointMemory?.privateKb ?? '-'} |`);
 }
 md.push('', '**Parts**', '', '| part | outcome | seconds |', '|---|---|---|', ...outcome.map((o) => `| ${o.join(' | ')} |`));
