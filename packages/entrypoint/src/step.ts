@@ -103,14 +103,23 @@ export function armedGate(deps: WrapperDeps, container: string, seq: number, aft
   const { layout, waiter } = deps;
   const doneName = `done-${after.seq}.json`;
   const doneFile = layout.doneFile(after.container, after.seq);
+  const stop = stopSignal(layout, container, seq);
+  return waiter.until([layout.containerDir(after.container), layout.containerDir(container)], (n) => n === doneName || stop.names(n), () => {
+    const done = readJson<DoneMessage>(doneFile);
+    if (done !== undefined) return armedGoesOn(after, done);
+    return stop.present() ? false : undefined;
+  });
+}
+
+/** What ends one of our steps before or while it runs: its stop file, our release file, the run's exit file. */
+function stopSignal(layout: Layout, container: string, seq: number): { readonly names: (n: string) => boolean; readonly present: () => boolean } {
   const stopName = `stop-${seq}`;
   const stopFile = layout.stopFile(container, seq);
   const release = layout.releaseFile(container);
-  return waiter.until([layout.containerDir(after.container), layout.containerDir(container)], (n) => n === doneName || n === stopName || n === 'release' || n === 'exit', () => {
-    const done = readJson<DoneMessage>(doneFile);
-    if (done !== undefined) return armedGoesOn(after, done);
-    return exists(stopFile) || exists(release) || exists(layout.exitFile) ? false : undefined;
-  });
+  return {
+    names: (n) => n === stopName || n === 'release' || n === 'exit',
+    present: () => exists(stopFile) || exists(release) || exists(layout.exitFile),
+  };
 }
 
 /** Stops a process: SIGTERM, then SIGKILL after the grace period. */
@@ -193,9 +202,8 @@ export async function runOnce(deps: WrapperDeps, container: string, msg: StartMe
   };
   const timer = msg.timeoutMs !== undefined && msg.timeoutMs > 0 ? setTimeout(() => stop('TimedOut'), msg.timeoutMs) : undefined;
   let ended = false;
-  const stopFile = layout.stopFile(container, msg.seq);
-  const stopName = `stop-${msg.seq}`;
-  void waiter.until([layout.containerDir(container)], (n) => n === stopName || n === 'exit' || n === 'release', () => (ended ? false : exists(stopFile) || exists(layout.exitFile) || exists(layout.releaseFile(container)) ? true : undefined)).then((hit) => {
+  const stopper = stopSignal(layout, container, msg.seq);
+  void waiter.until([layout.containerDir(container)], stopper.names, () => (ended ? false : stopper.present() ? true : undefined)).then((hit) => {
     if (hit) stop('Stopped');
   });
   const end: ProcessEnd = await proc.ended;

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import {
   type CancelMode,
+  findRefs,
   stringify,
   substitute,
   substituteArgs,
@@ -92,15 +93,19 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** A next step's start written ahead, and the step it waits for. */
 interface Armed {
-  /** Index of the step in its task. */
-  readonly index: number;
   readonly container: string;
   readonly seq: number;
   readonly after: ArmedAfter;
 }
 
-/** A step-result reference (`$(steps.<s>.results.<r>)`, any bracket form): its value exists only once that step ended. */
-const STEP_RESULT_REF = /\$\(\s*steps\.[^)]*results/;
+/** A step-result reference once normalised (`steps.<s>.results.<r>`): step and result name. */
+const STEP_RESULT_REF = /^steps\.(.+?)\.results\.(.+)$/;
+
+/** Whether a step reads a step result anywhere: its value exists only once that step ended. */
+function readsStepResult(step: PlanStep): boolean {
+  const texts = [...step.command, ...step.args, ...step.env.map((e) => e.value), step.script ?? '', step.workingDir ?? ''];
+  return texts.some((t) => findRefs(t).some((r) => STEP_RESULT_REF.test(r)));
+}
 
 /**
  * Milliseconds of the run's budgets spent before the supervisor started: from
@@ -579,7 +584,7 @@ export class Supervisor {
         return r !== undefined && Object.prototype.hasOwnProperty.call(r.results, m[2]) ? r.results[m[2]] : undefined;
       }
       if (rec === undefined) return undefined;
-      m = /^steps\.(.+?)\.results\.(.+)$/.exec(ref);
+      m = STEP_RESULT_REF.exec(ref);
       if (m?.[1] !== undefined && m[2] !== undefined) return this.readStepResult(rec.task, m[1], m[2]);
       m = /^params\.(.+)$/.exec(ref);
       if (m?.[1] !== undefined && Object.prototype.hasOwnProperty.call(rec.task.params, m[1])) {
@@ -632,7 +637,7 @@ export class Supervisor {
     const step = rec.task.steps[i + 1];
     if (this.plan.settings.armNextStep === false || prev === undefined || step === undefined) return undefined;
     if (step.when !== undefined && step.when.length > 0) return undefined;
-    if (STEP_RESULT_REF.test(JSON.stringify([step.command, step.args, step.env, step.script, step.workingDir]))) return undefined;
+    if (readsStepResult(step)) return undefined;
     // A sequence number left unused when this fails is harmless: wrappers take the lowest start at or after theirs.
     const next = this.nextSeq(step.container);
     let msg: StartMessage;
@@ -644,7 +649,7 @@ export class Supervisor {
     }
     const after: ArmedAfter = { container: prev.container, seq, continueOnError: prev.onError === 'continue' };
     writeJson(this.deps.layout.startFile(step.container, next), { ...msg, after });
-    return { index: i + 1, container: step.container, seq: next, after };
+    return { container: step.container, seq: next, after };
   }
 
   /**
@@ -693,14 +698,14 @@ export class Supervisor {
     try {
       for (const [i, step] of task.steps.entries()) {
         // A start written ahead that its predecessor's end let go is already running: it is waited for (and stopped) like any other.
-        const pre = rec.armed?.index === i ? rec.armed : undefined;
+        const pre = rec.armed;
         rec.armed = undefined;
         if (pre === undefined && (failed !== undefined || rec.stopReason !== undefined)) {
           failed ??= stopOutcome(rec.stopReason ?? 'Cancelled');
           rec.steps.push({ name: step.name, container: step.container, status: 'Skipped' });
           continue;
         }
-        if (pre === undefined && step.when !== undefined && step.when.length > 0 && !whenHolds(step.when, this.resolverFor(rec, attempt))) {
+        if (step.when !== undefined && step.when.length > 0 && !whenHolds(step.when, this.resolverFor(rec, attempt))) {
           rec.steps.push({ name: step.name, container: step.container, status: 'Skipped' });
           continue;
         }
