@@ -128,7 +128,9 @@ export class KubernetesRuntime implements Runtime {
       const deadline = Date.now() + (this.opts.startTimeoutMs ?? 300_000);
       // The pipeline timeout counts from the run's start, waiting included, as Tekton counts it.
       const budgetMs = req.plan.timeouts.pipelineMs;
-      const runDeadline = budgetMs !== undefined && budgetMs > 0 ? Date.now() + budgetMs : undefined;
+      // From the start the supervisor counts from too (the plan's, set when the pod was built), else from now.
+      const runStart = Date.parse(req.plan.run.startTime ?? '');
+      const runDeadline = budgetMs !== undefined && budgetMs > 0 ? (Number.isNaN(runStart) ? Date.now() : Math.min(runStart, Date.now())) + budgetMs : undefined;
       let said: string | undefined;
       for (;;) {
         if (cancelled() === 'immediate' || cancelled() === 'force') return 'cancelled';
