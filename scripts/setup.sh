@@ -20,7 +20,7 @@ step() { # step NAME COMMAND... — runs and times one part
 as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # docker-registry and apache2-utils (htpasswd): a real registry, with auth, for the image lookup tests.
-PACKAGES=(podman runc debootstrap busybox-static skopeo uidmap fuse-overlayfs slirp4netns
+PACKAGES=(podman catatonit runc debootstrap busybox-static skopeo uidmap fuse-overlayfs slirp4netns
   containernetworking-plugins dpkg-dev libc-bin ca-certificates tar gzip
   docker-registry apache2-utils)
 
