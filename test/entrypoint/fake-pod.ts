@@ -39,11 +39,13 @@ export class FakeClock implements Clock, Timers {
   }
 
   /**
-   * Moves time to the earliest one-shot timer, firing every timer due on the
-   * way (intervals alone never make progress); false when no one-shot is left.
+   * Moves time to the earliest one-shot timer (the earliest interval when
+   * there is none), firing every timer due on the way; false when no timer
+   * is left.
    */
   advance(): boolean {
-    const target = Math.min(...this.timers.filter((t) => t.every === undefined).map((t) => t.at));
+    const oneShots = this.timers.filter((t) => t.every === undefined);
+    const target = Math.min(...(oneShots.length > 0 ? oneShots : this.timers).map((t) => t.at));
     if (!Number.isFinite(target)) return false;
     for (;;) {
       this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
@@ -113,6 +115,8 @@ export interface Outcome {
   readonly exitCode?: number;
   /** Task results written just before it ends. */
   readonly results?: Readonly<Record<string, string>>;
+  /** The wrapper dies as the step starts: its beat is touched once, then never again. */
+  readonly dies?: boolean;
 }
 
 /** Decides a start's outcome: by container, seeing the substituted start message. */
@@ -139,7 +143,8 @@ export interface FakeRunResult {
   readonly events: RunEvent[];
   /** Every start the wrappers ran, in order, with its virtual start time (ms from T0). */
   readonly starts: { readonly container: string; readonly msg: StartMessage; readonly at: number }[];
-  readonly layout: Layout;
+  /** Starts written ahead that the supervisor took back before they ran (`container/seq`). */
+  readonly withdrawn: string[];
 }
 
 /** Options of a fake run. */
@@ -161,6 +166,7 @@ export async function fakeRun(plan: ExecutionPlan, script: Script, opts: FakeRun
   const waiter = new FakeWaiter();
   const events: RunEvent[] = [];
   const starts: FakeRunResult['starts'] = [];
+  const withdrawn: string[] = [];
   const sup = new Supervisor(plan, { layout, waiter, clock, timers: clock, emit: (l) => events.push(JSON.parse(l) as RunEvent) });
   const seen = new Set<string>();
   const running = new Map<string, Proc>();
@@ -185,6 +191,11 @@ export async function fakeRun(plan: ExecutionPlan, script: Script, opts: FakeRun
       return;
     }
     const out = script(container, msg);
+    if (out.dies === true) {
+      fs.writeFileSync(layout.beatFile(container), '');
+      fs.utimesSync(layout.beatFile(container), clock.now() / 1000, clock.now() / 1000);
+      return;
+    }
     const ends: (() => void)[] = [];
     const finish = (): void => {
       const id = taskIds.get(container);
@@ -213,6 +224,7 @@ export async function fakeRun(plan: ExecutionPlan, script: Script, opts: FakeRun
         // A start written ahead waits for its predecessor's end, and is dropped by its stop file.
         if (fs.existsSync(layout.stopFile(c, msg.seq)) && msg.after !== undefined) {
           seen.add(`${c}/${msg.seq}`);
+          withdrawn.push(`${c}/${msg.seq}`);
           changed = true;
           continue;
         }
@@ -250,14 +262,14 @@ export async function fakeRun(plan: ExecutionPlan, script: Script, opts: FakeRun
     if (moved || woke > 0) continue;
     await flush();
     if (code !== undefined) break;
-    // Nothing moves without time passing; a run left with only intervals is stuck.
-    if (!clock.advance()) throw new Error(`the fake run is stuck at +${clock.now() - T0} ms`);
+    // Nothing moves without time passing; an hour of virtual time with nothing ending is a stuck run.
+    if (clock.now() - T0 > 3_600_000 || !clock.advance()) throw new Error(`the fake run is stuck at +${clock.now() - T0} ms`);
   }
   await done;
   waiter.close();
   const summary = JSON.parse(fs.readFileSync(layout.summaryFile, 'utf8')) as RunSummary;
   fs.rmSync(root, { recursive: true, force: true });
-  return { code: code ?? -1, summary, events, starts, layout };
+  return { code: code ?? -1, summary, events, starts, withdrawn };
 }
 
 /** Start times (ms from T0) of the task's first step, by task, in the order tasks started. */

@@ -276,6 +276,18 @@ describe('cancel', () => {
   });
 });
 
+describe('dead wrappers', () => {
+  it('a step whose wrapper stops beating fails its task (ContainerDied); the start written ahead is withdrawn', async () => {
+    const plan = makePlan({ tasks: [{ name: 't', steps: [step('one'), step('two')] }, task('u', { dependsOn: ['t'] })], staleMs: 1000 });
+    const r = await fakeRun(plan, script(10, { 't-one': { ms: Infinity, dies: true } }));
+    expect(r.summary.tasks.t).toMatchObject({ status: 'Failed', reason: 'ContainerDied' });
+    expect(r.summary.tasks.t?.steps.map((s) => [s.status, s.exitCode])).toEqual([['Failed', undefined], ['Skipped', undefined]]);
+    expect(r.summary.tasks.t?.durationMs).toBeGreaterThan(1000);
+    expect(r.withdrawn).toEqual(['t-two/1']);
+    expect(r.summary.tasks.u).toMatchObject({ status: 'Skipped', reason: 'StoppingSkip' });
+  });
+});
+
 describe('sidecars', () => {
   it('a task\'s steps start once its sidecar is ready', async () => {
     const plan = makePlan({ tasks: [task('t', { sidecars: [sidecar('db', 't-db', ['db'])] })] });
