@@ -157,6 +157,27 @@ describe('finally', () => {
   });
 });
 
+describe('groups (matrix instances, child pipelines)', () => {
+  it('$(tasks.<group>.status) and .reason answer for all members', async () => {
+    const base = makePlan({ tasks: [task('m-0'), task('m-1')], finally: [{ name: 'f', steps: [step('s', ['$(tasks.m.status)', '$(tasks.m.reason)'])] }] });
+    const r = await fakeRun({ ...base, groups: { m: ['m-0', 'm-1'] } }, script(10, { 'm-1-s': { ms: 10, exitCode: 1 } }));
+    expect(r.starts.find((s) => s.container === 'f-s')?.msg.argv).toEqual(['run', 'Failed', 'Failed']);
+  });
+
+  it('a child pipeline\'s finally task runs once the child\'s tasks settle, and sees only their aggregate', async () => {
+    const base = makePlan({ tasks: [task('other'), task('child.a'), task('child.f', { dependsOn: ['child.a'] }), task('after', { dependsOn: ['child.f'] })] });
+    const plan = {
+      ...base,
+      groups: { child: ['child.a', 'child.f'] },
+      tasks: base.tasks.map((t) => (t.name === 'child.f' ? { ...t, finallyOf: 'child', steps: t.steps.map((st) => ({ ...st, args: ['$(tasks.status)'] })) } : t)),
+    };
+    const r = await fakeRun(plan, script(10, { 'child.a-s': { ms: 10, exitCode: 1 } }));
+    expect(r.starts.find((s) => s.container === 'child.f-s')?.msg.argv).toEqual(['run', 'Failed']);
+    expect(r.summary.tasks['child.f']).toMatchObject({ status: 'Succeeded' });
+    expect(r.summary.tasks.after).toMatchObject({ status: 'Skipped', reason: 'StoppingSkip' });
+  });
+});
+
 describe('retries', () => {
   it('retries a failing task, counting attempts; $(context.task.retry-count) is the attempt', async () => {
     const plan = makePlan({ tasks: [{ name: 't', retries: 3, steps: [step('s', ['$(context.task.retry-count)', '$(context.pipelineTask.retries)'])] }] });
