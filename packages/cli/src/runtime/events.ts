@@ -2,27 +2,10 @@
  * Reading the supervisor's event stream and turning it into the lines a
  * person watches: one per task started, finished, skipped or retried.
  */
-import type { RunEvent, RunStatus, RunSummary } from '@pipod/plan';
+import { parseEvent, type RunEvent, type RunStatus, type RunSummary } from '@pipod/plan';
 
-const EVENT_TYPES: ReadonlySet<string> = new Set([
-  'run.started', 'task.started', 'task.retrying', 'task.skipped', 'task.finished',
-  'step.started', 'step.finished', 'sidecar.ready', 'sidecar.failed', 'run.finished',
-]);
-
-/** Parses one line of supervisor output: a RunEvent, or undefined for anything else (diagnostics, partial lines). */
-export function parseEventLine(line: string): RunEvent | undefined {
-  const t = line.trim();
-  if (!t.startsWith('{')) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(t);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const type = (v as { type?: unknown }).type;
-  return typeof type === 'string' && EVENT_TYPES.has(type) ? (v as RunEvent) : undefined;
-}
+/** Parses one line of supervisor output: the plan's `parseEvent`, the one rule every reader of the stream uses. */
+export const parseEventLine: (line: string) => RunEvent | undefined = parseEvent;
 
 /** A duration as people read it: `850ms`, `12.3s`, `4m05s`. */
 export function formatDuration(ms: number): string {
