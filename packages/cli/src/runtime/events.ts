@@ -89,3 +89,49 @@ export function startWatchdog(ms: number | undefined, onSpent: () => void): Watc
     stop: () => { if (timer !== undefined) clearTimeout(timer); },
   };
 }
+
+/** What a `SupervisorStream` hands on. */
+export interface SupervisorStreamSink {
+  /** Each event once, in stream order. */
+  onEvent(event: RunEvent): void;
+  /** Each line that is not an event (diagnostics, partial lines), once. */
+  onOther(line: string): void;
+}
+
+/**
+ * The supervisor's output as a runtime follows it, line by line: events are
+ * parsed with the plan's one rule, and a follower that reconnects and gets
+ * the log from its start again (`replay`) delivers nothing twice.
+ */
+export class SupervisorStream {
+  private delivered = 0;
+  private seen = 0;
+  private last: RunSummary | undefined;
+
+  constructor(private readonly sink: SupervisorStreamSink) {}
+
+  /** The summary of `run.finished`, once it arrived. */
+  get summary(): RunSummary | undefined {
+    return this.last;
+  }
+
+  /** One line of output (either stream of the supervisor container). */
+  line(text: string): void {
+    const e = parseEvent(text);
+    if (e === undefined) {
+      // While a replay has not caught up, its other lines were handed on before.
+      if (this.seen >= this.delivered && text.trim() !== '') this.sink.onOther(text);
+      return;
+    }
+    this.seen++;
+    if (this.seen <= this.delivered) return;
+    this.delivered = this.seen;
+    if (e.type === 'run.finished') this.last = e.summary;
+    this.sink.onEvent(e);
+  }
+
+  /** The next lines are the log again from its start. */
+  replay(): void {
+    this.seen = 0;
+  }
+}
