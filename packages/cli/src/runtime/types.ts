@@ -1,7 +1,8 @@
 /**
  * What `pipod run` needs from an engine that runs the generated Pod: start
- * it, report the supervisor's events, cancel on request, clean up. Podman is
- * the first engine; a Kubernetes engine implements the same interface.
+ * it, report the supervisor's events, cancel on request, clean up. Both
+ * engines (podman, Kubernetes) implement it with the one skeleton in run.ts
+ * over a driver of their own.
  */
 import type { CancelMode, ExecutionPlan, RunEvent, RunSummary } from '@pipod/plan';
 
