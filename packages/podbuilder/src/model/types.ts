@@ -75,7 +75,7 @@ export interface ContainerSpec {
   readonly results: readonly ResultSpec[];
   readonly readinessProbe?: PlanProbe;
   readonly startupProbe?: PlanProbe;
-  /** A step that runs a StepAction: what it names and the params it passes (compile.ts fills in the rest). */
+  /** A step that runs a StepAction: what it names and the params it passes (compile/stepactions.ts fills in the rest). */
   readonly ref?: NamedRef;
   readonly params?: readonly ParamEntry[];
   /** Step `when` expressions: the step is skipped unless all hold. */
