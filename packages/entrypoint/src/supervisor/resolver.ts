@@ -6,7 +6,7 @@
  * through it, so the grammar it parses can be swapped without touching the
  * scheduler.
  */
-import { findRefs, substituteValue, type ExecutionPlan, type ParamValue, type PlanStep, type PlanTask, type Resolver, type TaskStatus } from '@pipod/plan';
+import { parseRef, stepReadsStepResults, substituteValue, type ExecutionPlan, type ParamValue, type PlanStep, type PlanTask, type Resolver, type TaskStatus } from '@pipod/plan';
 import { aggregateStatus, groupStatusVar, taskStatusVar } from '../rules.ts';
 import type { TaskRec } from './facts.ts';
 
@@ -18,13 +18,9 @@ export interface RunView {
   readStepResult(task: PlanTask, step: string, result: string): ParamValue | undefined;
 }
 
-/** A step-result reference once normalised (`steps.<s>.results.<r>`): step and result name. */
-const STEP_RESULT_REF = /^steps\.(.+?)\.results\.(.+)$/;
-
-/** Whether a step reads a step result anywhere: its value exists only once that step ended. */
+/** Whether a step reads a step result anywhere: its value exists only once that step ended (the builder records it in the plan). */
 export function readsStepResult(step: PlanStep): boolean {
-  const texts = [...step.command, ...step.args, ...step.env.map((e) => e.value), step.script ?? '', step.workingDir ?? ''];
-  return texts.some((t) => findRefs(t).some((r) => STEP_RESULT_REF.test(r)));
+  return step.readsStepResults ?? stepReadsStepResults(step);
 }
 
 /** Run-time references as seen by `rec` in `attempt` (no task: the pipeline's results and `$(tasks.…)` only). */
@@ -43,43 +39,43 @@ export function runtimeResolver(view: RunView, rec: TaskRec | undefined, attempt
     }
     if (rec !== undefined && ref === 'context.task.retry-count') return String(attempt);
     if (rec !== undefined && ref === 'context.pipelineTask.retries') return String(rec.task.retries);
-    let m = /^tasks\.(.+)\.status$/.exec(ref);
-    if (m?.[1] !== undefined) {
-      const r = recs.get(m[1]);
-      if (r !== undefined) return taskStatusVar(doneStatus(r));
-      const members = groups?.[m[1]];
-      return members === undefined ? undefined : groupStatusVar(members.map((n) => doneStatus(recs.get(n))));
-    }
-    m = /^tasks\.(.+)\.reason$/.exec(ref);
-    if (m?.[1] !== undefined) {
-      const r = recs.get(m[1]);
-      if (r !== undefined) return r.state === 'done' ? r.reason : '';
-      const members = groups?.[m[1]];
-      if (members === undefined) return undefined;
-      // As Tekton: the reason of the first run that did not succeed, else of the first.
-      const ran = members.map((n) => recs.get(n)).filter((x): x is TaskRec => x?.state === 'done' && x.status !== 'Skipped');
-      return (ran.find((x) => x.status !== 'Succeeded') ?? ran[0])?.reason ?? '';
-    }
-    m = /^tasks\.(.+)\.results\.(.+)$/.exec(ref);
-    if (m?.[1] !== undefined && m[2] !== undefined) {
-      const r = recs.get(m[1]);
-      return r !== undefined && Object.prototype.hasOwnProperty.call(r.results, m[2]) ? r.results[m[2]] : undefined;
-    }
-    if (rec === undefined) return undefined;
-    m = STEP_RESULT_REF.exec(ref);
-    if (m?.[1] !== undefined && m[2] !== undefined) return view.readStepResult(rec.task, m[1], m[2]);
-    m = /^params\.(.+)$/.exec(ref);
-    if (m?.[1] !== undefined && Object.prototype.hasOwnProperty.call(rec.task.params, m[1])) {
-      const v = rec.task.params[m[1]];
-      if (v === undefined || depth > 8) return v;
-      depth++;
-      try {
-        return substituteValue(v, self);
-      } finally {
-        depth--;
+    // Selector forms (`[*]`, `[i]`, `.key`) are left to resolveRef, which asks again for the whole value.
+    const r = parseRef(ref, (n) => recs.has(n) || groups?.[n] !== undefined);
+    switch (r.kind) {
+      case 'taskStatus': {
+        const t = recs.get(r.task);
+        const members = groups?.[r.task];
+        if (r.field === 'status') {
+          if (t !== undefined) return taskStatusVar(doneStatus(t));
+          return members === undefined ? undefined : groupStatusVar(members.map((n) => doneStatus(recs.get(n))));
+        }
+        if (t !== undefined) return t.state === 'done' ? t.reason : '';
+        if (members === undefined) return undefined;
+        // As Tekton: the reason of the first run that did not succeed, else of the first.
+        const ran = members.map((n) => recs.get(n)).filter((x): x is TaskRec => x?.state === 'done' && x.status !== 'Skipped');
+        return (ran.find((x) => x.status !== 'Succeeded') ?? ran[0])?.reason ?? '';
       }
+      case 'taskResult': {
+        if (r.selector !== undefined) return undefined;
+        const t = recs.get(r.task);
+        return t !== undefined && Object.prototype.hasOwnProperty.call(t.results, r.result) ? t.results[r.result] : undefined;
+      }
+      case 'stepResult':
+        return rec === undefined || r.selector !== undefined ? undefined : view.readStepResult(rec.task, r.step, r.result);
+      case 'param': {
+        if (rec === undefined || !Object.prototype.hasOwnProperty.call(rec.task.params, r.rest)) return undefined;
+        const v = rec.task.params[r.rest];
+        if (v === undefined || depth > 8) return v;
+        depth++;
+        try {
+          return substituteValue(v, self);
+        } finally {
+          depth--;
+        }
+      }
+      default:
+        return undefined;
     }
-    return undefined;
   };
   return self;
 }

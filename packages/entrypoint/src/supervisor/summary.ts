@@ -1,5 +1,5 @@
 /** The run's summary: its status, every task's record, and the pipeline's results. */
-import { stringify, substituteValue, type ExecutionPlan, type ParamValue, type Resolver, type RunSummary, type TaskSummary } from '@pipod/plan';
+import { runTimeRefs, stringify, substituteValue, type ExecutionPlan, type ParamValue, type Resolver, type RunSummary, type TaskSummary } from '@pipod/plan';
 import { iso } from './context.ts';
 import { runOutcome, type RunFlags, type TaskRec } from './facts.ts';
 
@@ -8,7 +8,7 @@ export function pipelineResults(plan: ExecutionPlan, resolve: Resolver): Record<
   const results: Record<string, ParamValue> = {};
   for (const pr of plan.results) {
     const v = substituteValue(pr.value, resolve);
-    if (/\$\(\s*tasks\./.test(stringify(v))) continue;
+    if (runTimeRefs(stringify(v)).length > 0) continue;
     results[pr.name] = v;
   }
   return results;
