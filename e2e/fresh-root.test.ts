@@ -34,7 +34,7 @@ describe.skipIf(process.env.PIPOD_SKIP_FRESH_ROOT === '1')('README command 1 on 
     expect(r.out, tail).toMatch(/^fresh-root: hello: exit 0$/m);
     expect(r.out, tail).toMatch(/greeting = hello, world/);
     // The failure of issue 19, now caught before podman: the doctor's sentence and fix.
-    expect(r.out, tail).toMatch(/^pipod: catatonit is not installed: podman cannot build its pause image, so no pod can start — fix: apt-get install -y catatonit$/m);
+    expect(r.out, tail).toMatch(/catatonit is not installed: podman cannot build its pause image, so no pod can start — fix: apt-get install -y catatonit$/m);
     expect(r.out, tail).toMatch(/^fresh-root: without catatonit: exit [1-9]\d*$/m);
     expect(r.out, tail).toMatch(/^fresh-root: passed$/m);
   }, 40 * 60_000);

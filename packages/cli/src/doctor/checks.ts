@@ -85,6 +85,12 @@ function lastLine(s: string): string {
   return (lines.at(-1) ?? '').replace(/^Error: /, '');
 }
 
+/** An error's first line: parsers and HTTP clients put whole documents in their messages. */
+function firstLine(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n')[0] ?? m;
+}
+
 /** The first existing `dir/name`, searching the directories and then $PATH. */
 function findBinary(d: DoctorDeps, name: string, dirs: readonly string[] = []): string | undefined {
   const path = (d.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':').filter((p) => p !== '');
@@ -277,20 +283,20 @@ export async function kubernetesChecks(d: DoctorDeps, o: DoctorOptions = {}): Pr
   try {
     probe = d.cluster(o.kubeconfig);
   } catch (e) {
-    return [fail('kubeconfig', `${path ?? 'in-cluster config'} cannot be loaded: ${(e as Error).message}`, fixConfig), ...rest.map((id) => skip(id, 'needs a kubeconfig'))];
+    return [fail('kubeconfig', `${path ?? 'in-cluster config'} cannot be loaded: ${firstLine(e)}`, fixConfig), ...rest.map((id) => skip(id, 'needs a kubeconfig'))];
   }
   const out: CheckResult[] = [ok('kubeconfig', `${path ?? 'in-cluster'}: context ${probe.context || '(none)'}, server ${probe.server}`)];
   try {
     out.push(ok('cluster', `Kubernetes ${await probe.version()} at ${probe.server}`));
   } catch (e) {
-    return [...out, fail('cluster', `${probe.server} cannot be reached: ${(e as Error).message}`, 'start the cluster (test cluster: e2e/cluster/up), or fix the server address in the kubeconfig'),
+    return [...out, fail('cluster', `${probe.server} cannot be reached: ${firstLine(e)}`, 'start the cluster (test cluster: e2e/cluster/up), or fix the server address in the kubeconfig'),
       ...rest.slice(1).map((id) => skip(id, 'needs the cluster'))];
   }
   const ns = o.namespace ?? probe.namespace;
   try {
     out.push(await probe.namespaceExists(ns) ? ok('namespace', `${ns} exists`) : fail('namespace', `namespace ${ns} does not exist`, `kubectl create namespace ${ns}`));
   } catch (e) {
-    out.push(warn('namespace', `namespace ${ns} could not be read: ${(e as Error).message}`, 'check the kubeconfig user may get namespaces and create pods'));
+    out.push(warn('namespace', `namespace ${ns} could not be read: ${firstLine(e)}`, 'check the kubeconfig user may get namespaces and create pods'));
   }
   const image = o.runtimeImage ?? DEFAULT_RUNTIME_IMAGE;
   const local = image.startsWith('localhost/');
@@ -305,7 +311,7 @@ export async function kubernetesChecks(d: DoctorDeps, o: DoctorOptions = {}): Pr
       out.push(local && on.length === 0 ? fail('runtime image', `${image} is ${where} and a localhost/ image cannot be pulled`, fix) : warn('runtime image', `${image} is ${where}`, fix));
     }
   } catch (e) {
-    out.push(skip('runtime image', `nodes could not be listed: ${(e as Error).message}`));
+    out.push(skip('runtime image', `nodes could not be listed: ${firstLine(e)}`));
   }
   return out;
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { PipodError } from '@pipod/plan';
+import { preflight } from '../../src/doctor/index.ts';
 import {
   containersConf, formatCheck, healthy, kubernetesChecks, podmanChecks, preflightChecks,
   type CheckResult, type ClusterProbe, type DoctorDeps, type ExecResult,
@@ -168,6 +170,24 @@ describe('preflight (what pipod run checks before podman)', () => {
   });
 });
 
+describe('preflight()', () => {
+  it('throws PREFLIGHT with the doctor\'s sentence and fix when no pod could start', async () => {
+    const m = healthyMachine();
+    delete m.files['/usr/bin/catatonit'];
+    const e = await preflight('podman', deps(m)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(PipodError);
+    expect((e as PipodError).code).toBe('PREFLIGHT');
+    expect((e as PipodError).message).toBe('catatonit is not installed: podman cannot build its pause image, so no pod can start — fix: apt-get install -y catatonit\n(run `npx pipod doctor` for every check)');
+  });
+
+  it('passes a healthy machine, and checks nothing for kubernetes', async () => {
+    await expect(preflight('podman', deps(healthyMachine()))).resolves.toBeUndefined();
+    const m = healthyMachine();
+    delete m.files['/usr/bin/podman'];
+    await expect(preflight('kubernetes', deps(m))).resolves.toBeUndefined();
+  });
+});
+
 describe('kubernetes checks', () => {
   const cases: { name: string; change: (m: Machine) => void; expected: string[] }[] = [
     { name: 'reachable cluster with the image on its node', change: () => undefined, expected: [
@@ -175,8 +195,8 @@ describe('kubernetes checks', () => {
       'namespace:ok:default exists', 'runtime image:ok:localhost/pipod/runtime:0.1.0 on node n1'] },
     { name: 'no kubeconfig', change: (m) => { delete m.files['/k/config']; }, expected: [
       'kubeconfig:fail:no kubeconfig at /k/config', 'cluster:skip:needs a kubeconfig', 'namespace:skip:needs a kubeconfig', 'runtime image:skip:needs a kubeconfig'] },
-    { name: 'kubeconfig that does not load', change: (m) => { m.cluster = new Error('invalid yaml'); }, expected: [
-      'kubeconfig:fail:/k/config cannot be loaded: invalid yaml', 'cluster:skip:needs a kubeconfig', 'namespace:skip:needs a kubeconfig', 'runtime image:skip:needs a kubeconfig'] },
+    { name: 'kubeconfig that does not load', change: (m) => { m.cluster = new Error('invalid yaml (2:1)\n\n 1 | garbage: [\n-----^'); }, expected: [
+      'kubeconfig:fail:/k/config cannot be loaded: invalid yaml (2:1)', 'cluster:skip:needs a kubeconfig', 'namespace:skip:needs a kubeconfig', 'runtime image:skip:needs a kubeconfig'] },
     { name: 'cluster down', change: (m) => { m.cluster = { version: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6443')) }; }, expected: [
       'kubeconfig:ok:/k/config: context test, server https://127.0.0.1:6443', 'cluster:fail:https://127.0.0.1:6443 cannot be reached: connect ECONNREFUSED 127.0.0.1:6443',
       'namespace:skip:needs the cluster', 'runtime image:skip:needs the cluster'] },
