@@ -28,7 +28,7 @@ as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 #   its Recommends: catatonit (the pause image of every pod), uidmap, slirp4netns,
 #     fuse-overlayfs (rootless);
 #   the network: containernetworking-plugins (the CNI bridge kube play uses) and
-#     iptables (a Suggests, but the bridge's NAT and firewall rules need it).
+#     iptables (its Depends; podman only Suggests it, yet the bridge's NAT needs it).
 PODMAN_PACKAGES=(podman conmon runc golang-github-containers-common catatonit uidmap slirp4netns fuse-overlayfs
   containernetworking-plugins iptables)
 # Building images: debootstrap, busybox-static, skopeo, dpkg-dev (dpkg-deb), tar, gzip.
