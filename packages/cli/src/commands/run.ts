@@ -10,6 +10,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { PLAN_ENV_PREFIX, PipodError, type ExecutionPlan, type RunSummary } from '@pipod/plan';
 import { DEADLINE_MARGIN_S, build, encodePlan, formatError, parseDuration } from '@pipod/podbuilder';
 import { type SourceArgs, prepare, sourceOptions } from './build.ts';
+import { preflight } from '../doctor/index.ts';
 import { RUNTIMES, createRuntime, progressLine, staleRuntimeImageWarning, summaryText, type KubePod, type LogLine } from '../runtime/index.ts';
 
 interface RunArgs extends SourceArgs {
@@ -103,6 +104,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const stale = staleRuntimeImageWarning(runtimeImage, bundle);
       if (stale !== undefined) process.stderr.write(`warning: ${stale}\n`);
     }
+    await preflight(a.runtime);
     const runtime = createRuntime(a.runtime, {
       kubernetes: {
         ...(a.kubeconfig !== undefined ? { kubeconfig: a.kubeconfig } : {}), ...(a.namespace !== undefined ? { namespace: a.namespace } : {}),
