@@ -8,7 +8,7 @@ import { type DocSink, viaField, viaIndex } from './errors.ts';
 import { parseDuration } from './duration.ts';
 import { isRecord } from './load.ts';
 import {
-  type Fields, type Raw, LATER, bool, checkFields, checkLabel, checkParamName, checkResultName, checkSubdomain, checkUnique, int, obj, objList, paramValue, str, strList, typeOf,
+  type Fields, type Raw, LATER, bool, checkFields, checkLabel, checkParamName, checkResultName, checkSubdomain, checkUnique, computeResources, int, obj, objList, paramValue, str, strList, typeOf,
 } from './read.ts';
 
 /** A declared param. */
@@ -368,7 +368,6 @@ const TASK_RUN_SPEC: Fields = {
   status: `run status (cancel) is ${LATER}`, debug: `debug is ${LATER}`, stepSpecs: true, sidecarSpecs: true, computeResources: true,
 };
 const PIPELINE_REF: Fields = { name: true, apiVersion: true, resolver: `remote resolution is ${LATER}`, params: `remote resolution is ${LATER}` };
-const COMPUTE_RESOURCES: Fields = { requests: true, limits: true, claims: `resource claims are ${LATER}` };
 const TIMEOUTS: Fields = { pipeline: true, tasks: true, finally: true };
 const TASK_RUN_TEMPLATE: Fields = { serviceAccountName: true, podTemplate: true };
 const TASK_RUN_SPECS: Fields = {
@@ -569,11 +568,8 @@ function readContainerBase(d: DocSink, c: Raw, path: string): RawContainer {
     if (!Array.isArray(c['envFrom'])) d.error(viaField(path, 'envFrom'), 'must be a list');
     else out.envFrom = c['envFrom'];
   }
-  const res = obj(d, c, 'computeResources', path);
-  if (res) {
-    checkFields(d, res, viaField(path, 'computeResources'), { requests: true, limits: true, claims: `resource claims are ${LATER}` });
-    out.computeResources = res;
-  }
+  const res = computeResources(d, c, path);
+  if (res) out.computeResources = res;
   const sc = obj(d, c, 'securityContext', path);
   if (sc) out.securityContext = sc;
   const ipp = str(d, c, 'imagePullPolicy', path);
@@ -725,8 +721,8 @@ export interface SidecarSpecOverride {
 export function readSidecarSpecs(d: DocSink, o: Raw, path: string, key: 'sidecarSpecs' | 'stepSpecs' = 'sidecarSpecs'): SidecarSpecOverride[] {
   return objList(d, o, key, path).map(({ value: v, path: vp }) => {
     checkFields(d, v, vp, { name: true, computeResources: true });
-    const computeResources = obj(d, v, 'computeResources', vp);
-    return { name: str(d, v, 'name', vp, true) ?? '', ...(computeResources ? { computeResources } : {}), path: vp };
+    const cr = computeResources(d, v, vp);
+    return { name: str(d, v, 'name', vp, true) ?? '', ...(cr ? { computeResources: cr } : {}), path: vp };
   });
 }
 
@@ -1022,10 +1018,9 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
 
 /** The per-task overrides a taskRunSpecs entry and a TaskRun spec share. */
 function readTaskLevel(d: DocSink, o: Raw, path: string): Pick<TaskRunSpecs, 'sidecarSpecs' | 'stepSpecs' | 'computeResources' | 'path'> {
-  const computeResources = obj(d, o, 'computeResources', path);
-  if (computeResources) checkFields(d, computeResources, viaField(path, 'computeResources'), COMPUTE_RESOURCES);
+  const cr = computeResources(d, o, path);
   return {
     sidecarSpecs: readSidecarSpecs(d, o, path), stepSpecs: readSidecarSpecs(d, o, path, 'stepSpecs'),
-    ...(computeResources ? { computeResources } : {}), path,
+    ...(cr ? { computeResources: cr } : {}), path,
   };
 }
