@@ -9,5 +9,5 @@ export {
 export { documentResolver, mapImage, DEFAULT_TIMEOUT_MS } from './compile.ts';
 export { encodePlan, wrapperCommand, initCommand, DEADLINE_MARGIN_S } from './pod.ts';
 export { parseDuration } from './duration.ts';
-export { INPUT_LIMITS, LIMIT_MESSAGES } from './yaml-in.ts';
+export { INPUT_LIMITS, type InputLimit, limitMessage } from './yaml-in.ts';
 export * from './resources.ts';

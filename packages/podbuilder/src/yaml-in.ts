@@ -5,7 +5,7 @@
  * the number of documents, anchors and aliases, and the values aliases add
  * (a "billion laughs" document is a few hundred bytes).
  */
-import { type CST, Composer, type Document, LineCounter, Lexer, type Node, Parser, isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
+import { type CST, Composer, type Document, LineCounter, Lexer, type Node, Parser, isAlias, isMap, isNode, isPair, isScalar, isSeq } from 'yaml';
 import { type FieldError, viaField, viaIndex } from './errors.ts';
 
 const MiB = 1024 * 1024;
@@ -28,16 +28,23 @@ export const INPUT_LIMITS = {
   aliasValues: 100_000,
 } as const;
 
-/** The message of each limit, shared by the CLI (which stops reading at the size limits) and the loader. */
-export const LIMIT_MESSAGES = {
-  fileBytes: `the file is larger than ${INPUT_LIMITS.fileBytes / MiB} MiB, the limit for one input file`,
-  totalBytes: `the input files are larger than ${INPUT_LIMITS.totalBytes / MiB} MiB together, the limit for one build`,
-  documents: `more than ${INPUT_LIMITS.documents} documents, the limit for one build`,
-  depth: `mappings and lists are nested more than ${INPUT_LIMITS.depth} levels deep, the limit`,
-  anchors: `more than ${INPUT_LIMITS.anchors} anchors, the limit for one document`,
-  aliases: `more than ${INPUT_LIMITS.aliases} aliases, the limit for one document`,
-  aliasValues: `aliases expand to more than ${INPUT_LIMITS.aliasValues} values, the limit for one document`,
-} as const;
+/** One of the input limits. */
+export type InputLimit = keyof typeof INPUT_LIMITS;
+
+const BROKEN: Readonly<Record<InputLimit, string>> = {
+  fileBytes: `the file is larger than ${INPUT_LIMITS.fileBytes / MiB} MiB`,
+  totalBytes: `the files are larger than ${INPUT_LIMITS.totalBytes / MiB} MiB together`,
+  documents: `more than ${INPUT_LIMITS.documents} documents in one build`,
+  depth: `mappings and lists nested more than ${INPUT_LIMITS.depth} deep`,
+  anchors: `more than ${INPUT_LIMITS.anchors} anchors in one document`,
+  aliases: `more than ${INPUT_LIMITS.aliases} aliases in one document`,
+  aliasValues: `aliases expand to more than ${INPUT_LIMITS.aliasValues} values in one document`,
+};
+
+/** The message of a broken limit (`at`: where in the text, when known), shared by the CLI, which stops reading at the size limits, and the loader. */
+export function limitMessage(limit: InputLimit, at?: string): string {
+  return `input limit exceeded${at !== undefined ? ` at ${at}` : ''}: ${BROKEN[limit]}`;
+}
 
 /** What one build may still read: shared by all files of the build. */
 export interface InputBudget {
@@ -58,14 +65,14 @@ export type ParsedDocument =
 /** The documents of one file, or the limit that stopped reading it. */
 export type ParsedFile =
   | { readonly kind: 'documents'; readonly documents: readonly ParsedDocument[] }
-  | { readonly kind: 'stopped'; readonly limit: keyof typeof INPUT_LIMITS; readonly error: FieldError };
+  | { readonly kind: 'stopped'; readonly limit: InputLimit; readonly error: FieldError };
 
 /** Parses one file into JSON values within the limits, spending from `budget`. */
 export function parseYamlFile(name: string, text: string, budget: InputBudget): ParsedFile {
-  const stop = (limit: keyof typeof INPUT_LIMITS, message: string): ParsedFile => ({ kind: 'stopped', limit, error: { source: name, path: '', message } });
+  const stop = (limit: InputLimit, at?: string): ParsedFile => ({ kind: 'stopped', limit, error: { source: name, path: '', message: limitMessage(limit, at) } });
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > INPUT_LIMITS.fileBytes) return stop('fileBytes', LIMIT_MESSAGES.fileBytes);
-  if (bytes > budget.bytes) return stop('totalBytes', LIMIT_MESSAGES.totalBytes);
+  if (bytes > INPUT_LIMITS.fileBytes) return stop('fileBytes');
+  if (bytes > budget.bytes) return stop('totalBytes');
   budget.bytes -= bytes;
   const lines = new LineCounter();
   const at = (offset: number): string => {
@@ -73,7 +80,7 @@ export function parseYamlFile(name: string, text: string, budget: InputBudget): 
     return `line ${p.line}, column ${p.col}`;
   };
   const tokens = readTokens(text, lines, budget);
-  if ('offset' in tokens) return stop(tokens.limit, `${LIMIT_MESSAGES[tokens.limit]} (at ${at(tokens.offset)})`);
+  if ('offset' in tokens) return stop(tokens.limit, at(tokens.offset));
   // Keys are checked for uniqueness below with a set; the composer's own check compares every pair (quadratic in the keys of a mapping).
   const docs = [...new Composer({ uniqueKeys: false }).compose(tokens.tokens)];
   return {
@@ -131,6 +138,7 @@ class Stop {
   constructor(readonly path: string, readonly message: string) {}
 }
 
+
 // One pass over a composed document, in document order (the order in which
 // YAML resolves an alias to the latest anchor of its name): counts anchors
 // and aliases, measures what each alias expands to (memoized on the anchored
@@ -166,12 +174,12 @@ class Walk {
     if (!isScalar(n) && !isMap(n) && !isSeq(n)) return { size: 1, depth: 0 };
     if (n.anchor !== undefined) {
       this.anchorCount += 1;
-      if (this.anchorCount > INPUT_LIMITS.anchors) throw new Stop(path, LIMIT_MESSAGES.anchors);
+      if (this.anchorCount > INPUT_LIMITS.anchors) throw new Stop(path, limitMessage('anchors'));
       this.anchors.set(n.anchor, n);
     }
     let m: Measure = { size: 1, depth: 0 };
     if (isMap(n) || isSeq(n)) {
-      if (depth + 1 > INPUT_LIMITS.depth) throw new Stop(path, LIMIT_MESSAGES.depth);
+      if (depth + 1 > INPUT_LIMITS.depth) throw new Stop(path, limitMessage('depth'));
       this.open.add(n);
       m = isMap(n) ? this.map(n.items, path, depth + 1) : this.seq(n.items, path, depth + 1);
       this.open.delete(n);
@@ -183,17 +191,19 @@ class Walk {
   private map(items: readonly unknown[], path: string, depth: number): Measure {
     let size = 1;
     let deepest = 0;
-    const keys = new Set<unknown>();
+    const keys = new Set<string>();
     for (const p of items) {
       if (!isPair(p)) continue;
       const k = p.key;
-      const key = isScalar(k) ? k.value : k;
-      if (isScalar(k)) {
-        if (keys.has(key)) throw new Stop(viaField(path, String(key)), `duplicate key at ${this.at(k.range?.[0] ?? 0)} (the keys of a mapping must be unique)`);
-        keys.add(key);
-      }
       const km = this.node(k, path, depth);
-      const vm = this.node(p.value, viaField(path, isScalar(k) ? String(key) : '?'), depth);
+      // JSON (and so Kubernetes) keys are strings: a mapping or a list as a key has no meaning there.
+      const resolved = isAlias(k) ? this.anchors.get(k.source) : k;
+      if (resolved !== null && resolved !== undefined && !isScalar(resolved)) throw new Stop(path, 'a mapping key must be a string, not a mapping or a list');
+      // Compared as the JSON key they become: 1 and "1" are the same key there.
+      const name = isScalar(resolved) ? String(resolved.value ?? '') : '';
+      if (keys.has(name)) throw new Stop(viaField(path, name), `duplicate key at ${this.at(isNode(k) ? k.range?.[0] ?? 0 : 0)} (the keys of a mapping must be unique)`);
+      keys.add(name);
+      const vm = this.node(p.value, viaField(path, name), depth);
       size += km.size + vm.size;
       deepest = Math.max(deepest, km.depth, vm.depth);
     }
@@ -213,15 +223,14 @@ class Walk {
 
   private alias(name: string, path: string, depth: number): Measure {
     this.aliasCount += 1;
-    if (this.aliasCount > INPUT_LIMITS.aliases) throw new Stop(path, LIMIT_MESSAGES.aliases);
+    if (this.aliasCount > INPUT_LIMITS.aliases) throw new Stop(path, limitMessage('aliases'));
     const target = this.anchors.get(name);
-    // The composer already reported an alias without an anchor; nothing to measure.
-    if (target === undefined) return { size: 1, depth: 0 };
+    if (target === undefined) throw new Stop(path, `alias *${name} has no anchor &${name} before it`);
     if (this.open.has(target)) throw new Stop(path, `alias *${name} is inside the node it names (recursive aliases are not allowed)`);
     const m = this.measured.get(target) ?? { size: 1, depth: 0 };
     this.added += m.size;
-    if (this.added > INPUT_LIMITS.aliasValues) throw new Stop(path, LIMIT_MESSAGES.aliasValues);
-    if (depth + m.depth > INPUT_LIMITS.depth) throw new Stop(path, LIMIT_MESSAGES.depth);
+    if (this.added > INPUT_LIMITS.aliasValues) throw new Stop(path, limitMessage('aliasValues'));
+    if (depth + m.depth > INPUT_LIMITS.depth) throw new Stop(path, limitMessage('depth'));
     return m;
   }
 }

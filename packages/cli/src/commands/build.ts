@@ -5,7 +5,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { PipodError } from '@pipod/plan';
 import { withImageConfigs } from '../images.ts';
 import {
-  type BuildOptions, type SourceFile, type WorkspaceOverride, INPUT_LIMITS, LIMIT_MESSAGES, build, formatError, formatResourceExplanation, parseWorkspaceArg, toJson, toYaml,
+  type BuildOptions, type SourceFile, type WorkspaceOverride, INPUT_LIMITS, build, formatError, formatResourceExplanation, limitMessage, parseWorkspaceArg, toJson, toYaml,
 } from '@pipod/podbuilder';
 
 /** Options shared by `build` and `validate`. */
@@ -51,8 +51,7 @@ export async function readSources(files: readonly string[]): Promise<SourceFile[
     const r = await readCapped(f, cap);
     if (r.kind === 'failed') throw new PipodError('IO', `cannot read ${f}: ${r.why}`);
     if (r.kind === 'too-large') {
-      const limit = cap === INPUT_LIMITS.fileBytes ? LIMIT_MESSAGES.fileBytes : LIMIT_MESSAGES.totalBytes;
-      throw new PipodError('INVALID', formatError({ source: name, path: '', message: limit }));
+      throw new PipodError('INVALID', formatError({ source: name, path: '', message: limitMessage(cap === INPUT_LIMITS.fileBytes ? 'fileBytes' : 'totalBytes') }));
     }
     total += r.data.length;
     out.push({ name, text: r.data.toString('utf8') });
