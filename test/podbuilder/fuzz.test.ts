@@ -42,6 +42,14 @@ const params = (numRuns: number): fc.Parameters<unknown> => ({
   ...(replay !== undefined ? { path: replay } : {}),
 });
 
+// Node prints process warnings on stderr (the yaml package warns through them); input must not cause any.
+const warnings: string[] = [];
+process.on('warning', (w) => warnings.push(w.message));
+async function expectNoWarnings(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(warnings).toEqual([]);
+}
+
 const STACK = /\n|\s+at \S+ \(|\b(TypeError|ReferenceError|RangeError|SyntaxError|internal error)\b/;
 
 function expectFieldError(e: FieldError): void {
@@ -194,7 +202,7 @@ describe('fuzzed validate/build', () => {
     for (const c of cases) expect({ name: c.name, kind: build(c.sources, c.options).kind }).toEqual({ name: c.name, kind: 'ok' });
   });
 
-  it('mutated documents (values, types, keys, deep nesting, odd strings) fail only with field errors', () => {
+  it('mutated documents (values, types, keys, deep nesting, odd strings) fail only with field errors', async () => {
     fc.assert(fc.property(caseIndex, fc.array(edit, { minLength: 1, maxLength: 6 }), fc.boolean(), (ci, edits, asJson) => {
       const c = cases[ci] as Case;
       const docs = structuredClone(c.docs) as unknown[][];
@@ -205,10 +213,11 @@ describe('fuzzed validate/build', () => {
       }));
       buildsCleanly(sources, c.options);
     }), params(150));
+    await expectNoWarnings();
   }, timeout);
 
-  it('mutated YAML text (brackets, anchors, aliases, tabs, quotes, cuts) fails only with field errors', () => {
-    const insert = fc.oneof(oddString, fc.constantFrom('[', ']', '{', '}', ': ', '- ', '&a ', '*a', '*b', '<<: *a', '\t', '\n', '\n  ', '"', "'", '|', '>', '? ', '---\n', '...\n', '%YAML 1.1\n', '!!str ', '#', ','));
+  it('mutated YAML text (brackets, anchors, aliases, tabs, quotes, cuts) fails only with field errors', async () => {
+    const insert = fc.oneof(oddString, fc.constantFrom('[', ']', '{', '}', ': ', '- ', '&a ', '*a', '*b', '<<: *a', '\t', '\n', '\n  ', '"', "'", '|', '>', '? ', '---\n', '...\n', '%YAML 1.1\n', '!!str ', '!!binary ', '!!set ', '!!timestamp ', '!foo ', '#', ','));
     const textEdit = fc.record({ at: fc.nat(), cut: fc.nat({ max: 40 }), text: insert });
     fc.assert(fc.property(caseIndex, fc.array(textEdit, { minLength: 1, maxLength: 8 }), (ci, edits) => {
       const c = cases[ci] as Case;
@@ -222,9 +231,10 @@ describe('fuzzed validate/build', () => {
       });
       buildsCleanly(sources, c.options);
     }), params(150));
+    await expectNoWarnings();
   }, timeout);
 
-  it('random documents of every kind fail only with field errors', () => {
+  it('random documents of every kind fail only with field errors', async () => {
     const kind = fc.constantFrom('Pipeline', 'Task', 'PipelineRun', 'TaskRun', 'StepAction', 'ClusterTask', 'CustomRun', 'ConfigMap', '');
     const spec = fc.oneof(
       fc.jsonValue({ maxDepth: 6 }),
@@ -249,5 +259,6 @@ describe('fuzzed validate/build', () => {
     fc.assert(fc.property(fc.array(doc, { minLength: 1, maxLength: 4 }), (docs) => {
       buildsCleanly([{ name: 'fuzz.yaml', text: docs.map((d) => stringify(d)).join('---\n') }], { imageConfigResolver: { resolve: () => anyImage } });
     }), params(100));
+    await expectNoWarnings();
   }, timeout);
 });

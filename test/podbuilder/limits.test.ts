@@ -25,15 +25,15 @@ const task = (steps: string): string => `apiVersion: tekton.dev/v1\nkind: Task\n
 
 describe('input limits', () => {
   it('documents the values the docs list', () => {
-    expect(INPUT_LIMITS).toEqual({ fileBytes: 8 * MiB, totalBytes: 16 * MiB, documents: 1000, depth: 100, anchors: 1000, aliases: 1000, aliasValues: 100_000 });
+    expect(INPUT_LIMITS).toEqual({ fileBytes: 4 * MiB, totalBytes: 8 * MiB, documents: 1000, depth: 100, anchors: 1000, aliases: 1000, aliasValues: 100_000 });
   });
 
   it.each([
-    ['a file one byte over 8 MiB', [['big.yaml', 'a'.repeat(8 * MiB + 1)]], [e('big.yaml', '', 'input limit exceeded: the file is larger than 8 MiB')]],
-    // Bytes are counted in UTF-8: 2 Mi four-byte characters are 8 MiB, and one more character is over.
-    ['a file over 8 MiB of UTF-8 in fewer characters', [['u.yaml', `# ${'😀'.repeat(2 * MiB)}`]], [e('u.yaml', '', 'input limit exceeded: the file is larger than 8 MiB')]],
-    ['files over 16 MiB together (and nothing read after)', [['1.yaml', `# ${'a'.repeat(6 * MiB)}`], ['2.yaml', `# ${'a'.repeat(6 * MiB)}`], ['3.yaml', `# ${'a'.repeat(6 * MiB)}`], ['4.yaml', 'kind: [']],
-      [e('3.yaml', '', 'input limit exceeded: the files are larger than 16 MiB together')]],
+    ['a file one byte over 4 MiB', [['big.yaml', 'a'.repeat(4 * MiB + 1)]], [e('big.yaml', '', 'input limit exceeded: the file is larger than 4 MiB')]],
+    // Bytes are counted in UTF-8: 1 Mi four-byte characters are 4 MiB, and the two before them are over.
+    ['a file over 4 MiB of UTF-8 in fewer characters', [['u.yaml', `# ${'😀'.repeat(MiB)}`]], [e('u.yaml', '', 'input limit exceeded: the file is larger than 4 MiB')]],
+    ['files over 8 MiB together (and nothing read after)', [['1.yaml', `# ${'a'.repeat(3 * MiB)}`], ['2.yaml', `# ${'a'.repeat(3 * MiB)}`], ['3.yaml', `# ${'a'.repeat(3 * MiB)}`], ['4.yaml', 'kind: [']],
+      [e('3.yaml', '', 'input limit exceeded: the files are larger than 8 MiB together')]],
     ['1001 documents in one file', [['docs.yaml', '---\n'.repeat(1001)]], [e('docs.yaml', '', 'input limit exceeded at line 1001, column 1: more than 1000 documents in one build')]],
     ['1001 documents across files (and nothing read after)', [['a.yaml', '---\n'.repeat(600)], ['b.yaml', '---\n'.repeat(401)], ['c.yaml', 'kind: [']],
       [e('b.yaml', '', 'input limit exceeded at line 401, column 1: more than 1000 documents in one build')]],
@@ -50,6 +50,11 @@ describe('input limits', () => {
     ['a recursive alias', [['r.yaml', task('    - &s\n      name: a\n      image: busybox\n      env: [*s]\n')]], [e('Task/build', 'spec.steps[0].env[0]', 'alias *s is inside the node it names (recursive aliases are not allowed)')]],
     ['an alias before its anchor', [['u.yaml', 'a: *nope\nb: &nope 1\n']], [e('u.yaml', 'a', 'alias *nope has no anchor &nope before it')]],
     ['a duplicate key', [['d.yaml', task('    - name: a\n      image: busybox\n      image: alpine\n')]], [e('Task/build', 'spec.steps[0].image', 'duplicate key at line 9, column 7 (the keys of a mapping must be unique)')]],
+    ['a !!binary value', [['b.yaml', 'a: !!binary aGVsbG8=\n']], [e('b.yaml', 'a', '!!binary value cannot be read: use a string (only what JSON can hold is read)')]],
+    ['a YAML 1.1 timestamp', [['t.yaml', '%YAML 1.1\n---\na: [2001-12-14]\n']], [e('t.yaml', 'a[0]', 'a timestamp value cannot be read: use a string (only what JSON can hold is read)')]],
+    ['a !!set', [['s.yaml', 'a: !!set {x}\n']], [e('s.yaml', 'a', '!!set value cannot be read: use a string (only what JSON can hold is read)')]],
+    ['a mapping as a key', [['k.yaml', 'a:\n  ? {x: 1}\n  : v\n']], [e('k.yaml', 'a', 'a mapping key must be a string, not a mapping or a list')]],
+    ['1 and "1" as keys of one mapping', [['k.yaml', 'a: {1: x, "1": y}\n']], [e('k.yaml', 'a.1', 'duplicate key at line 1, column 11 (the keys of a mapping must be unique)')]],
     ['a problem in the second document names it', [['two.yaml', `kind: Task\n---\n${LAUGHS}`]], [e('Task/<two.yaml#0>', 'apiVersion', 'required field is missing'), e('two.yaml#1', 'f[0]', 'input limit exceeded: aliases expand to more than 100000 values in one document')]],
   ])('%s', (_name, files, errors) => {
     expect(loadDocuments(files.map(([name, text]) => ({ name: name as string, text: text as string }))).errors).toEqual(errors);
@@ -68,8 +73,8 @@ describe('input limits', () => {
     expect(load('---\n'.repeat(1000))).toEqual([]);
   });
 
-  it('a file of exactly 8 MiB is read', () => {
-    expect(load(`# ${'a'.repeat(8 * MiB - 2)}`)).toEqual([]);
+  it('a file of exactly 4 MiB is read', () => {
+    expect(load(`# ${'a'.repeat(4 * MiB - 2)}`)).toEqual([]);
   });
 });
 
@@ -134,8 +139,8 @@ describe('the crash inputs through the CLI', () => {
     expect(await run(['build', '-f', f])).toEqual({ code: 1, out: '', err: `${line}pipod: 1 error; nothing built\n` });
   }, 60_000);
 
-  it('/dev/zero as a file and as stdin: reading stops at 8 MiB', async () => {
-    const limit = 'input limit exceeded: the file is larger than 8 MiB';
+  it('/dev/zero as a file and as stdin: reading stops at 4 MiB', async () => {
+    const limit = 'input limit exceeded: the file is larger than 4 MiB';
     expect(await run(['build', '-f', '/dev/zero'])).toEqual({ code: 1, out: '', err: `pipod: /dev/zero: ${limit}\n` });
     const zero = openSync('/dev/zero', 'r');
     try {
@@ -146,21 +151,21 @@ describe('the crash inputs through the CLI', () => {
     }
   }, 60_000);
 
-  it('a FIFO fed without end: reading stops at 8 MiB', async () => {
+  it('a FIFO fed without end: reading stops at 4 MiB', async () => {
     const fifo = join(dir, 'fifo.yaml');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     const writer = spawn('sh', ['-c', `exec yes 'a: b' > '${fifo}'`], { stdio: 'ignore' });
     try {
       const r = await run(['build', '-f', fifo]);
-      expect(r).toEqual({ code: 1, out: '', err: `pipod: ${fifo}: input limit exceeded: the file is larger than 8 MiB\n` });
+      expect(r).toEqual({ code: 1, out: '', err: `pipod: ${fifo}: input limit exceeded: the file is larger than 4 MiB\n` });
     } finally {
       writer.kill();
     }
   }, 60_000);
 
-  it('files over 16 MiB together: reading stops there', async () => {
-    const big = (n: number): string => file(`big${n}.yaml`, `# ${'a'.repeat(6 * MiB)}\n`);
+  it('files over 8 MiB together: reading stops there', async () => {
+    const big = (n: number): string => file(`big${n}.yaml`, `# ${'a'.repeat(3 * MiB)}\n`);
     const files = [big(1), big(2), big(3)];
-    expect(await run(['validate', ...files.flatMap((f) => ['-f', f])])).toEqual({ code: 1, out: '', err: `pipod: ${files[2]}: input limit exceeded: the files are larger than 16 MiB together\n` });
+    expect(await run(['validate', ...files.flatMap((f) => ['-f', f])])).toEqual({ code: 1, out: '', err: `pipod: ${files[2]}: input limit exceeded: the files are larger than 8 MiB together\n` });
   }, 60_000);
 });

@@ -368,6 +368,7 @@ const TASK_RUN_SPEC: Fields = {
   status: `run status (cancel) is ${LATER}`, debug: `debug is ${LATER}`, stepSpecs: true, sidecarSpecs: true, computeResources: true,
 };
 const PIPELINE_REF: Fields = { name: true, apiVersion: true, resolver: `remote resolution is ${LATER}`, params: `remote resolution is ${LATER}` };
+const COMPUTE_RESOURCES: Fields = { requests: true, limits: true, claims: `resource claims are ${LATER}` };
 const TIMEOUTS: Fields = { pipeline: true, tasks: true, finally: true };
 const TASK_RUN_TEMPLATE: Fields = { serviceAccountName: true, podTemplate: true };
 const TASK_RUN_SPECS: Fields = {
@@ -568,7 +569,7 @@ function readContainerBase(d: DocSink, c: Raw, path: string): RawContainer {
     if (!Array.isArray(c['envFrom'])) d.error(viaField(path, 'envFrom'), 'must be a list');
     else out.envFrom = c['envFrom'];
   }
-  const res = computeResources(d, c, path);
+  const res = computeResources(d, c, path, COMPUTE_RESOURCES);
   if (res) out.computeResources = res;
   const sc = obj(d, c, 'securityContext', path);
   if (sc) out.securityContext = sc;
@@ -721,7 +722,7 @@ export interface SidecarSpecOverride {
 export function readSidecarSpecs(d: DocSink, o: Raw, path: string, key: 'sidecarSpecs' | 'stepSpecs' = 'sidecarSpecs'): SidecarSpecOverride[] {
   return objList(d, o, key, path).map(({ value: v, path: vp }) => {
     checkFields(d, v, vp, { name: true, computeResources: true });
-    const cr = computeResources(d, v, vp);
+    const cr = computeResources(d, v, vp, COMPUTE_RESOURCES);
     return { name: str(d, v, 'name', vp, true) ?? '', ...(cr ? { computeResources: cr } : {}), path: vp };
   });
 }
@@ -1018,7 +1019,7 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
 
 /** The per-task overrides a taskRunSpecs entry and a TaskRun spec share. */
 function readTaskLevel(d: DocSink, o: Raw, path: string): Pick<TaskRunSpecs, 'sidecarSpecs' | 'stepSpecs' | 'computeResources' | 'path'> {
-  const cr = computeResources(d, o, path);
+  const cr = computeResources(d, o, path, COMPUTE_RESOURCES);
   return {
     sidecarSpecs: readSidecarSpecs(d, o, path), stepSpecs: readSidecarSpecs(d, o, path, 'stepSpecs'),
     ...(cr ? { computeResources: cr } : {}), path,

@@ -115,17 +115,16 @@ export function objList(d: DocSink, o: Raw, key: string, path: string): { readon
   return out;
 }
 
-const COMPUTE_RESOURCES: Fields = { requests: true, limits: true, claims: `resource claims are ${LATER}` };
-
 /**
- * The `computeResources` at `o[key]` with every quantity checked here, so a
- * bad one is reported at the user's field rather than at the generated Pod's.
+ * The `computeResources` of `o`, its fields checked against `fields` and
+ * every quantity parsed here, so a bad one is reported at the user's field
+ * rather than at the generated Pod's.
  */
-export function computeResources(d: DocSink, o: Raw, path: string, key = 'computeResources'): Raw | undefined {
-  const res = obj(d, o, key, path);
+export function computeResources(d: DocSink, o: Raw, path: string, fields: Fields): Raw | undefined {
+  const res = obj(d, o, 'computeResources', path);
   if (!res) return undefined;
-  const p = viaField(path, key);
-  checkFields(d, res, p, COMPUTE_RESOURCES);
+  const p = viaField(path, 'computeResources');
+  checkFields(d, res, p, fields);
   for (const list of ['requests', 'limits']) {
     for (const e of parseResourceList(res[list] as ResourceList | undefined, viaField(p, list)).problems) d.error(e.path, e.message);
   }

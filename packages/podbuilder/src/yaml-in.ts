@@ -12,10 +12,12 @@ const MiB = 1024 * 1024;
 
 /** The limits of one build's input; docs/features.md lists them for users. */
 export const INPUT_LIMITS = {
+  // A Pod is at most 1.5 MiB (etcd) and the largest real inputs are a few hundred KiB;
+  // the `yaml` parser spends about a second of CPU per MiB.
   /** Bytes of one file (UTF-8). */
-  fileBytes: 8 * MiB,
+  fileBytes: 4 * MiB,
   /** Bytes of all files of one build together. */
-  totalBytes: 16 * MiB,
+  totalBytes: 8 * MiB,
   /** Documents of all files together. */
   documents: 1000,
   /** Mappings and lists inside each other, counted after aliases are expanded. */
@@ -127,6 +129,8 @@ function collections(stack: readonly CST.Token[]): number {
   return stack.filter((t) => t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection').length;
 }
 
+const YAML_TAG = 'tag:yaml.org,2002:';
+
 interface Measure {
   /** Values in the node once its aliases are expanded. */
   readonly size: number;
@@ -177,6 +181,9 @@ class Walk {
       if (this.anchorCount > INPUT_LIMITS.anchors) throw new Stop(path, limitMessage('anchors'));
       this.anchors.set(n.anchor, n);
     }
+    // Tags beyond JSON (!!binary, !!timestamp, !!set, !!omap) would reach the builder as Buffers, Dates, Sets and Maps.
+    const special = isScalar(n) ? typeof n.value === 'object' && n.value !== null : n.tag === `${YAML_TAG}set` || n.tag === `${YAML_TAG}omap`;
+    if (special) throw new Stop(path, `${n.tag?.replace(YAML_TAG, '!!') ?? 'a timestamp'} value cannot be read: use a string (only what JSON can hold is read)`);
     let m: Measure = { size: 1, depth: 0 };
     if (isMap(n) || isSeq(n)) {
       if (depth + 1 > INPUT_LIMITS.depth) throw new Stop(path, limitMessage('depth'));
