@@ -10,4 +10,5 @@ export { documentResolver, DEFAULT_TIMEOUT_MS } from './compile.ts';
 export { mapImage } from '@pipod/plan';
 export { encodePlan, wrapperCommand, initCommand, DEADLINE_MARGIN_S } from './pod.ts';
 export { parseDuration } from './duration.ts';
+export { INPUT_LIMITS, type InputLimit, limitMessage } from './yaml-in.ts';
 export * from './resources.ts';

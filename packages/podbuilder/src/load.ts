@@ -2,9 +2,9 @@
  * Reading Tekton YAML: several files, several documents per file, and the
  * canonical YAML writer (sorted keys, no anchors) used for byte-identical output.
  */
-import { parseAllDocuments } from 'yaml';
 import { writeYaml } from './yaml-out.ts';
 import type { FieldError } from './errors.ts';
+import { inputBudget, parseYamlFile } from './yaml-in.ts';
 
 /** One input file. */
 export interface SourceFile {
@@ -44,27 +44,28 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Parses every file into Tekton documents; empty documents are skipped, everything else that is wrong is an error. */
+/** Parses every file into Tekton documents within INPUT_LIMITS; empty documents are skipped, everything else that is wrong is an error. */
 export function loadDocuments(files: readonly SourceFile[]): LoadResult {
   const documents: LoadedDocument[] = [];
   const errors: FieldError[] = [];
   const seen = new Map<string, string>();
+  const budget = inputBudget();
   for (const f of files) {
-    const docs = parseAllDocuments(f.text, { prettyErrors: true, uniqueKeys: true });
-    const list = Array.isArray(docs) ? docs : [docs];
+    const parsed = parseYamlFile(f.name, f.text, budget);
+    if (parsed.kind === 'stopped') {
+      // A limit stops the file where it was crossed; a total (documents, bytes) stops every file after it too.
+      errors.push(parsed.error);
+      if (parsed.limit === 'documents' || parsed.limit === 'totalBytes') break;
+      continue;
+    }
+    const list = parsed.documents;
     list.forEach((doc, index) => {
       const where = list.length > 1 ? `${f.name}#${index}` : f.name;
-      const e = doc.errors[0];
-      if (e !== undefined) {
-        // Later errors of a document almost always cascade from the first; one precise message beats a screenful.
-        const pos = e.linePos?.[0];
-        const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-        const first = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-        const more = doc.errors.length > 1 ? ` (${doc.errors.length - 1} more error${doc.errors.length > 2 ? 's' : ''} after it not shown)` : '';
-        errors.push({ source: f.name, path: '', message: `YAML syntax error${at}: ${first}${more}` });
+      if (doc.kind === 'problem') {
+        errors.push({ source: doc.source ?? where, path: doc.path, message: doc.message });
         return;
       }
-      const body: unknown = doc.toJS({ maxAliasCount: 1000 });
+      const body = doc.value;
       if (body === null || body === undefined) return;
       if (!isRecord(body)) {
         errors.push({ source: where, path: '', message: 'a document must be a mapping with apiVersion, kind and metadata' });

@@ -6,6 +6,7 @@
 import type { ParamValue } from '@pipod/plan';
 import { type DocSink, viaField, viaIndex } from './errors.ts';
 import { isRecord } from './load.ts';
+import { type ResourceList, parseResourceList } from './resources-quantity.ts';
 
 /** A raw YAML mapping. */
 export type Raw = Readonly<Record<string, unknown>>;
@@ -112,6 +113,22 @@ export function objList(d: DocSink, o: Raw, key: string, path: string): { readon
     else d.error(viaIndex(p, i), 'must be a mapping');
   });
   return out;
+}
+
+/**
+ * The `computeResources` of `o`, its fields checked against `fields` and
+ * every quantity parsed here, so a bad one is reported at the user's field
+ * rather than at the generated Pod's.
+ */
+export function computeResources(d: DocSink, o: Raw, path: string, fields: Fields): Raw | undefined {
+  const res = obj(d, o, 'computeResources', path);
+  if (!res) return undefined;
+  const p = viaField(path, 'computeResources');
+  checkFields(d, res, p, fields);
+  for (const list of ['requests', 'limits']) {
+    for (const e of parseResourceList(res[list] as ResourceList | undefined, viaField(p, list)).problems) d.error(e.path, e.message);
+  }
+  return res;
 }
 
 /** A Tekton param value: a string, a list of strings or a map of strings (scalars read as their text, as Tekton does). */

@@ -1,11 +1,11 @@
 /** `pipod build`: print the Pod (or the ExecutionPlan) for Tekton YAML. */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { PipodError } from '@pipod/plan';
 import { withImageConfigs } from '../images.ts';
 import {
-  type BuildOptions, type SourceFile, type WorkspaceOverride, build, formatError, formatResourceExplanation, parseWorkspaceArg, toJson, toYaml,
+  type BuildOptions, type SourceFile, type WorkspaceOverride, INPUT_LIMITS, build, formatError, formatResourceExplanation, limitMessage, parseWorkspaceArg, toJson, toYaml,
 } from '@pipod/podbuilder';
 
 /** Options shared by `build` and `validate`. */
@@ -35,17 +35,51 @@ export function sourceOptions<T>(y: Argv<T>): Argv<T & SourceArgs> {
     .option('pod-resources', { choices: ['containers', 'pod'] as const, default: 'containers' as const, describe: 'request the peak concurrent demand through container requests, or pod-level spec.resources (PodLevelResources)' }) as unknown as Argv<T & SourceArgs>;
 }
 
-/** Reads the files named on the command line (a directory means its *.yaml, *.yml and *.json files); a read error is a clean PipodError. */
-export function readSources(files: readonly string[]): SourceFile[] {
-  return files.flatMap((f) => (f !== '-' && isDirectory(f) ? readdirSync(f).filter((n) => /\.(ya?ml|json)$/.test(n)).sort().map((n) => join(f, n)) : [f])).map((f) => {
-    try {
-      return { name: f === '-' ? '<stdin>' : f, text: readFileSync(f === '-' ? 0 : f, 'utf8') };
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-      throw new PipodError('IO', `cannot read ${f}: ${why}`);
+/**
+ * Reads the files named on the command line (a directory means its *.yaml,
+ * *.yml and *.json files). Reading stops at the input size limits, so
+ * /dev/zero or an endless pipe ends with a clean error; a read error is a
+ * clean PipodError too.
+ */
+export async function readSources(files: readonly string[]): Promise<SourceFile[]> {
+  const paths = files.flatMap((f) => (f !== '-' && isDirectory(f) ? readdirSync(f).filter((n) => /\.(ya?ml|json)$/.test(n)).sort().map((n) => join(f, n)) : [f]));
+  const out: SourceFile[] = [];
+  let total = 0;
+  for (const f of paths) {
+    const name = f === '-' ? '<stdin>' : f;
+    const cap = Math.min(INPUT_LIMITS.fileBytes, INPUT_LIMITS.totalBytes - total);
+    const r = await readCapped(f, cap);
+    if (r.kind === 'failed') throw new PipodError('IO', `cannot read ${f}: ${r.why}`);
+    if (r.kind === 'too-large') {
+      throw new PipodError('INVALID', formatError({ source: name, path: '', message: limitMessage(cap === INPUT_LIMITS.fileBytes ? 'fileBytes' : 'totalBytes') }));
     }
-  });
+    total += r.data.length;
+    out.push({ name, text: r.data.toString('utf8') });
+  }
+  return out;
+}
+
+type Read = { readonly kind: 'read'; readonly data: Buffer } | { readonly kind: 'too-large' } | { readonly kind: 'failed'; readonly why: string };
+
+// Reads at most `cap` bytes; one byte more means too large, and the stream is closed there.
+async function readCapped(f: string, cap: number): Promise<Read> {
+  const stream = f === '-' ? process.stdin : createReadStream(f);
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const chunk of stream) {
+      const b = chunk as Buffer;
+      n += b.length;
+      if (n > cap) return { kind: 'too-large' };
+      chunks.push(b);
+    }
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return { kind: 'failed', why: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message };
+  } finally {
+    if (stream !== process.stdin) stream.destroy();
+  }
+  return { kind: 'read', data: Buffer.concat(chunks) };
 }
 
 function isDirectory(f: string): boolean {
@@ -64,7 +98,7 @@ function splitPair(s: string, what: string): [string, string] {
 
 /** Reads the sources and options; looks up image entrypoints first unless told not to. */
 export async function prepare(a: SourceArgs): Promise<{ sources: SourceFile[]; options: BuildOptions }> {
-  const sources = readSources(a.filename);
+  const sources = await readSources(a.filename);
   const options = buildOptions(a);
   return { sources, options: a['resolve-images'] ? await withImageConfigs(sources, options) : options };
 }

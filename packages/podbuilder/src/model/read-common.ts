@@ -3,8 +3,8 @@ import type { PlanProbe, ValueType } from '@pipod/plan';
 import { type DocSink, viaField } from '../errors.ts';
 import { parseDuration } from '../duration.ts';
 import { isRecord } from '../load.ts';
-import { type Fields, type Raw, LATER, checkFields, checkLabel, checkParamName, checkResultName, checkSubdomain, checkUnique, int, obj, objList, paramValue, str, strList, typeOf } from '../read.ts';
-import { WHEN, METADATA, TOP, PARAM_SPEC, PARAM, STEP, STEP_WITH_REF, STEP_REF, STEP_ACTION_SPEC, SIDECAR, ENV, MOUNT, PROBE } from './fields.ts';
+import { type Fields, type Raw, checkFields, checkLabel, checkParamName, checkResultName, checkSubdomain, checkUnique, computeResources, int, obj, objList, paramValue, str, strList, typeOf } from '../read.ts';
+import { WHEN, METADATA, TOP, PARAM_SPEC, PARAM, STEP, STEP_WITH_REF, STEP_REF, STEP_ACTION_SPEC, SIDECAR, ENV, MOUNT, PROBE, COMPUTE_RESOURCES } from './fields.ts';
 import type { ParamSpec, ParamEntry, ResultSpec, EnvVar, MountSpec, ContainerSpec, StepActionSpec, NamedRef, SidecarSpecOverride, WhenSpec } from './types.ts';
 
 /** Reads `metadata` of a top-level document, checking the name. */
@@ -189,11 +189,8 @@ export function readContainerBase(d: DocSink, c: Raw, path: string): RawContaine
     if (!Array.isArray(c['envFrom'])) d.error(viaField(path, 'envFrom'), 'must be a list');
     else out.envFrom = c['envFrom'];
   }
-  const res = obj(d, c, 'computeResources', path);
-  if (res) {
-    checkFields(d, res, viaField(path, 'computeResources'), { requests: true, limits: true, claims: `resource claims are ${LATER}` });
-    out.computeResources = res;
-  }
+  const res = computeResources(d, c, path, COMPUTE_RESOURCES);
+  if (res) out.computeResources = res;
   const sc = obj(d, c, 'securityContext', path);
   if (sc) out.securityContext = sc;
   const ipp = str(d, c, 'imagePullPolicy', path);
@@ -339,8 +336,8 @@ export function readStepActionSpec(d: DocSink, spec: Raw, path: string): StepAct
 export function readSidecarSpecs(d: DocSink, o: Raw, path: string, key: 'sidecarSpecs' | 'stepSpecs' = 'sidecarSpecs'): SidecarSpecOverride[] {
   return objList(d, o, key, path).map(({ value: v, path: vp }) => {
     checkFields(d, v, vp, { name: true, computeResources: true });
-    const computeResources = obj(d, v, 'computeResources', vp);
-    return { name: str(d, v, 'name', vp, true) ?? '', ...(computeResources ? { computeResources } : {}), path: vp };
+    const cr = computeResources(d, v, vp, COMPUTE_RESOURCES);
+    return { name: str(d, v, 'name', vp, true) ?? '', ...(cr ? { computeResources: cr } : {}), path: vp };
   });
 }
 

@@ -1,7 +1,7 @@
 /** Readers of whole specs: Task, pipeline task, Pipeline, PipelineRun and TaskRun. */
 import { type ValueType, parseRef, singleRef } from '@pipod/plan';
 import { type DocSink, viaField, viaIndex } from '../errors.ts';
-import { type Fields, type Raw, bool, checkFields, checkLabel, checkResultName, checkUnique, int, obj, objList, paramValue, str, strList, typeOf } from '../read.ts';
+import { type Fields, type Raw, bool, checkFields, checkLabel, checkResultName, checkUnique, computeResources, int, obj, objList, paramValue, str, strList, typeOf } from '../read.ts';
 import { TASK_SPEC, TASK_WORKSPACE, TASK_RESULT, TEMPLATE, PIPELINE_SPEC, PIPELINE_TASK, TASK_REF, EMBEDDED_TASK, MATRIX, MATRIX_INCLUDE, PT_WORKSPACE, PIPELINE_WORKSPACE, PIPELINE_RESULT, PIPELINE_RUN_SPEC, TASK_RUN_SPEC, PIPELINE_REF, COMPUTE_RESOURCES, TIMEOUTS, TASK_RUN_TEMPLATE, TASK_RUN_SPECS, POD_TEMPLATE, RUN_WORKSPACE } from './fields.ts';
 import type { TaskWorkspaceSpec, VolumeSpec, TaskSpec, NamedRef, TaskWorkspaceBinding, MatrixInclude, MatrixSpec, PipelineTaskSpec, PipelineWorkspaceSpec, PipelineResultSpec, PipelineSpec, Binding, RunWorkspace, RunSpec, TaskRunSpecs } from './types.ts';
 import { readWhen, readMetadata, readParamSpecs, readParams, readResults, readDurationMs, readContainerBase, readContainers, readSidecars, readSidecarSpecs } from './read-common.ts';
@@ -286,10 +286,9 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
 
 /** The per-task overrides a taskRunSpecs entry and a TaskRun spec share. */
 function readTaskLevel(d: DocSink, o: Raw, path: string): Pick<TaskRunSpecs, 'sidecarSpecs' | 'stepSpecs' | 'computeResources' | 'path'> {
-  const computeResources = obj(d, o, 'computeResources', path);
-  if (computeResources) checkFields(d, computeResources, viaField(path, 'computeResources'), COMPUTE_RESOURCES);
+  const cr = computeResources(d, o, path, COMPUTE_RESOURCES);
   return {
     sidecarSpecs: readSidecarSpecs(d, o, path), stepSpecs: readSidecarSpecs(d, o, path, 'stepSpecs'),
-    ...(computeResources ? { computeResources } : {}), path,
+    ...(cr ? { computeResources: cr } : {}), path,
   };
 }
