@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { PipodError } from '@pipod/plan';
 import { RunStore, fromStored } from '../runstore/store.ts';
 import { logLineText } from '../render/live.ts';
-import type { RecordedLine } from '../render/report.ts';
+import { type RecordedLine, inWrittenOrder } from '../render/report.ts';
 import { colorFor } from '../render/terminal.ts';
 
 interface LogsArgs {
@@ -70,16 +70,14 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
     const c = colorFor(process.stdout);
     const file = store.logsFile(rec.id);
     const print = (raw: readonly string[]): void => {
-      const out: string[] = [];
+      const got: RecordedLine[] = [];
       for (const r of raw) {
-        let l: RecordedLine;
         try {
-          l = fromStored(JSON.parse(r));
-        } catch {
-          continue;
-        }
-        if (matches(l, a.task, a.step)) out.push(a.raw ? l.text : logLineText(l, c, undefined, Infinity));
+          const l = fromStored(JSON.parse(r));
+          if (matches(l, a.task, a.step)) got.push(l);
+        } catch { /* not a line of ours */ }
       }
+      const out = inWrittenOrder(got).map((l) => (a.raw ? l.text : logLineText(l, c, undefined, Infinity)));
       if (out.length > 0) process.stdout.write(`${out.join('\n')}\n`);
     };
     let offset = 0;

@@ -104,6 +104,16 @@ export function buildReport(summary: RunSummary, inputs: ReportInputs = {}): Run
   return { ...summary, tasks, ...(inputs.run !== undefined ? { run: inputs.run } : {}) };
 }
 
+/**
+ * Lines in the order they were written: stdout and stderr reach pipod through
+ * separate pipes, so arrival order mixes them; a stable sort by time (when
+ * every line has one) puts them back.
+ */
+export function inWrittenOrder(lines: readonly RecordedLine[]): RecordedLine[] {
+  if (!lines.every((l) => l.time !== undefined)) return [...lines];
+  return lines.map((l, i) => ({ l, i, t: Date.parse(l.time ?? '') })).sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.l);
+}
+
 /** Keeps the last lines of each container's output and how many there were, for a report without holding all output in memory. */
 export class TailCollector {
   private readonly tails = new Map<string, RecordedLine[]>();
@@ -120,9 +130,9 @@ export class TailCollector {
     if (t.length > this.keep) t.shift();
   }
 
-  /** The kept lines and the counts, as buildReport takes them. */
+  /** The kept lines (in the order they were written, when they carry times) and the counts, as buildReport takes them. */
   inputs(): Pick<ReportInputs, 'logs' | 'lineCounts'> {
-    return { logs: [...this.tails.values()].flat(), lineCounts: { ...this.counts } };
+    return { logs: [...this.tails.values()].flatMap(inWrittenOrder), lineCounts: { ...this.counts } };
   }
 }
 

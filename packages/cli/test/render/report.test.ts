@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TailCollector, buildReport, failures, type RecordedLine } from '../../src/render/report.ts';
+import { TailCollector, buildReport, failures, inWrittenOrder, type RecordedLine } from '../../src/render/report.ts';
 import { failedEvents, failedSummary } from './fixtures.ts';
 
 const line = (container: string, text: string, stream: 'stdout' | 'stderr' = 'stdout'): RecordedLine => ({ container, stream, text });
@@ -47,5 +47,15 @@ describe('failures', () => {
   it('a task that failed without a failing step (a sidecar, a result) has none', () => {
     const s = { ...failedSummary, tasks: { db: { status: 'Failed' as const, reason: 'SidecarFailed', attempts: 1, results: {}, steps: [] } } };
     expect(failures(buildReport(s))).toEqual([{ task: 'db', report: s.tasks.db }]);
+  });
+});
+
+describe('inWrittenOrder', () => {
+  it('sorts by time when every line has one, keeping ties in arrival order', () => {
+    const a = { container: 'c', stream: 'stdout' as const, text: 'a', time: '2026-01-01T00:00:00.300Z' };
+    const b = { container: 'c', stream: 'stderr' as const, text: 'b', time: '2026-01-01T00:00:00.100Z' };
+    const c = { container: 'c', stream: 'stdout' as const, text: 'c', time: '2026-01-01T00:00:00.300Z' };
+    expect(inWrittenOrder([a, b, c]).map((l) => l.text)).toEqual(['b', 'a', 'c']);
+    expect(inWrittenOrder([a, { ...b, time: undefined }, c]).map((l) => l.text)).toEqual(['a', 'b', 'c']);
   });
 });
