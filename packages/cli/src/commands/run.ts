@@ -13,7 +13,7 @@ import { DEADLINE_MARGIN_S, build, encodePlan, formatError, parseDuration } from
 import { type SourceArgs, prepare, sourceOptions } from './build.ts';
 import { RUNTIMES, createRuntime, defaultRunRoot, staleRuntimeImageWarning, type KubePod, type LogLine } from '../runtime/index.ts';
 import { EXIT, EXIT_CODES_HELP } from '../exit-codes.ts';
-import { LiveRenderer } from '../render/live.ts';
+import { LiveRenderer, isEventDebris } from '../render/live.ts';
 import { TailCollector, buildReport } from '../render/report.ts';
 import { summaryText } from '../render/summary.ts';
 import { colorFor, isLive } from '../render/terminal.ts';
@@ -157,6 +157,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
           live.event(e);
         },
         onLog: (l) => {
+          if (isEventDebris(l)) return;
           tails.add(l);
           store?.log(l);
           live.log(l);

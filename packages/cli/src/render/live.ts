@@ -42,6 +42,11 @@ export function logLineText(l: RecordedLine, c: Colors, runId?: string, max = LI
   return l.stream === 'stderr' ? `${p}${c.red('!')} ${text}` : `${p} ${text}`;
 }
 
+/** A supervisor line that is (part of) an event: the log driver can split a very long event line, which then fails to parse. Never output. */
+export function isEventDebris(l: RecordedLine): boolean {
+  return l.task === undefined && /^\s*\{"type":"/.test(l.text);
+}
+
 /** Order of items written in the same millisecond: a start before output, output before an end. */
 function rank(e: RunEvent): number {
   return e.type === 'step.finished' || e.type === 'task.finished' || e.type === 'run.finished' || e.type === 'sidecar.failed' ? 2 : 0;
@@ -112,8 +117,7 @@ export class LiveRenderer {
   /** A line of step or sidecar output. */
   log(l: RecordedLine): void {
     if (!this.opts.logs) return;
-    // The supervisor's own diagnostics can carry whole events (a long line split by the log driver): never print those.
-    if (l.task === undefined && /^\s*\{"type":"/.test(l.text)) return;
+    if (isEventDebris(l)) return;
     this.enqueue(l.time, 1, () => [this.logLine(l)]);
   }
 
