@@ -7,6 +7,7 @@ import { withImageConfigs } from '../images.ts';
 import {
   type BuildOptions, type SourceFile, type WorkspaceOverride, build, formatError, formatResourceExplanation, loadDocuments, parseWorkspaceArg, toJson, toYaml,
 } from '@pipod/podbuilder';
+import { EXIT_CODES_HELP } from '../exit-codes.ts';
 
 /** Options shared by `build` and `validate`. */
 export interface SourceArgs {
@@ -138,7 +139,8 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
     .option('explain-resources', { type: 'boolean', default: false, describe: 'print how the pod\'s requests were reached (which tasks overlap at the peak) instead of the Pod' })
     .example('$0 build -f examples/hello.yaml', 'the Pod as YAML')
     .example('$0 build -f pipelines/ --pipeline release --plan -o json', 'the ExecutionPlan of the Pipeline named release, from a directory of YAML files')
-    .example('cat pipeline.yaml | $0 build -f - --explain-resources', 'how the pod\'s requests were reached, from stdin') as unknown as Argv<BuildArgs>,
+    .example('cat pipeline.yaml | $0 build -f - --explain-resources', 'how the pod\'s requests were reached, from stdin')
+    .epilog(EXIT_CODES_HELP) as unknown as Argv<BuildArgs>,
   handler: async (a) => {
     const { sources, options } = await prepare(a);
     const r = build(sources, options);

@@ -6,6 +6,7 @@ import { summaryText, statusWord } from '../render/summary.ts';
 import { type Colors, colors, formatDuration } from '../render/text.ts';
 import { colorFor } from '../render/terminal.ts';
 import { shortTime } from './list.ts';
+import { EXIT_CODES_HELP } from '../exit-codes.ts';
 
 interface DescribeArgs {
   readonly run?: string;
@@ -35,7 +36,8 @@ export const describeCommand: CommandModule<object, DescribeArgs> = {
     .positional('run', { type: 'string', describe: 'run id (as pipod list shows it), a unique prefix of one, or "last"' })
     .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'text, or the run\'s record and full report as JSON' })
     .example('$0 describe', 'the newest run: tasks, steps, the failing step and its last lines of output')
-    .example('$0 describe hello-run-1a2b3c -o json', 'the record and the report (reason, message, log tail per step; results whole)') as unknown as Argv<DescribeArgs>,
+    .example('$0 describe hello-run-1a2b3c -o json', 'the record and the report (reason, message, log tail per step; results whole)')
+    .epilog(EXIT_CODES_HELP) as unknown as Argv<DescribeArgs>,
   handler: (a) => {
     const store = new RunStore();
     const rec = store.resolve(a.run);

@@ -4,6 +4,7 @@ import { RunStore, type RunRecord } from '../runstore/store.ts';
 import { colors, formatDuration } from '../render/text.ts';
 import { plainTable, statusMark, statusWord } from '../render/summary.ts';
 import { colorFor } from '../render/terminal.ts';
+import { EXIT_CODES_HELP } from '../exit-codes.ts';
 
 interface ListArgs {
   readonly output: 'text' | 'json';
@@ -34,7 +35,8 @@ export const listCommand: CommandModule<object, ListArgs> = {
     .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'a table, or the run records as a JSON array' })
     .option('limit', { alias: 'n', type: 'number', default: 20, describe: 'show at most this many runs (0: all)' })
     .example('$0 list', 'the last 20 runs: id, pipeline, status, start, duration')
-    .example('$0 list -n 0 -o json', 'every recorded run as JSON') as unknown as Argv<ListArgs>,
+    .example('$0 list -n 0 -o json', 'every recorded run as JSON')
+    .epilog(EXIT_CODES_HELP) as unknown as Argv<ListArgs>,
   handler: (a) => {
     const runs = new RunStore().list();
     const shown = a.limit > 0 ? runs.slice(0, a.limit) : runs;

@@ -6,6 +6,7 @@ import { RunStore, fromStored } from '../runstore/store.ts';
 import { logLineText } from '../render/live.ts';
 import { type RecordedLine, inWrittenOrder } from '../render/report.ts';
 import { colorFor } from '../render/terminal.ts';
+import { EXIT_CODES_HELP } from '../exit-codes.ts';
 
 interface LogsArgs {
   readonly run?: string;
@@ -57,7 +58,8 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
     .option('raw', { type: 'boolean', default: false, describe: 'the lines alone, without [task/step] prefixes' })
     .example('$0 logs', 'the output of the newest run')
     .example('$0 logs hello-run-1a2b3c --task build', 'one task\'s output')
-    .example('$0 logs last -f', 'follow the newest run while it goes on') as unknown as Argv<LogsArgs>,
+    .example('$0 logs last -f', 'follow the newest run while it goes on')
+    .epilog(EXIT_CODES_HELP) as unknown as Argv<LogsArgs>,
   handler: async (a) => {
     const store = new RunStore();
     const rec = store.resolve(a.run);

@@ -2,7 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { build, formatError } from '@pipod/podbuilder';
 import { type SourceArgs, prepare, sourceOptions } from './build.ts';
-import { EXIT } from '../exit-codes.ts';
+import { EXIT, EXIT_CODES_HELP } from '../exit-codes.ts';
 
 interface ValidateArgs extends SourceArgs {
   readonly output: 'text' | 'json';
@@ -15,7 +15,8 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
   builder: (y) => sourceOptions(y)
     .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'output format' })
     .example('$0 validate -f pipelines/', 'every error of the YAML files of a directory, with its field path')
-    .example('$0 validate -f pipeline.yaml -o json', '{valid, errors, warnings} as JSON') as unknown as Argv<ValidateArgs>,
+    .example('$0 validate -f pipeline.yaml -o json', '{valid, errors, warnings} as JSON')
+    .epilog(EXIT_CODES_HELP) as unknown as Argv<ValidateArgs>,
   handler: async (a) => {
     const { sources, options } = await prepare(a);
     const r = build(sources, options);
