@@ -2,7 +2,7 @@
  * Small pure decisions of the reconciler: which objects are ours, what they
  * ask for, deterministic names, and the objects we create. Table-tested.
  */
-import { Layout, dnsLabel, type CancelMode } from '@pipod/plan';
+import { Layout, dnsLabel, parseDuration, type CancelMode } from '@pipod/plan';
 import type { V1Pod } from '@kubernetes/client-node';
 import { DEADLINE_MARGIN_S } from '@pipod/podbuilder';
 import type { KObject } from './kube.ts';
@@ -142,20 +142,9 @@ export function pendingDeadline(pod: V1Pod): { readonly at: number; readonly bud
   return { at: new Date(created).getTime() + 1000 + budgetMs, budgetMs };
 }
 
-/** Parses a Go duration as Tekton writes timeouts (`1h2m3s`, `90s`, `500ms`, `0`) into milliseconds. */
+/** Parses a timeout as Tekton writes it (`1h2m3s`, `.5s`, `500ms`, `0`) into milliseconds: the plan's one Go-duration parser, non-negative. */
 export function parseGoDuration(s: unknown): number | undefined {
-  if (typeof s !== 'string' || s === '') return undefined;
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/gy;
-  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let at = 0;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * (unit[m[2] ?? 's'] ?? 0);
-    at = re.lastIndex;
-  }
-  return at === s.length && at > 0 ? Math.round(total) : undefined;
+  return parseDuration(s);
 }
 
 /**

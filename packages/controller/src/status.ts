@@ -3,7 +3,7 @@
  * a run state, and that state mapped to Tekton-shaped TaskRun, PipelineRun and
  * CustomRun status objects. No I/O here, so every rule is table-tested.
  */
-import type { ParamValue, RunEvent, RunStatus, RunSummary, StepEndReason, TaskStatus, TaskSummary } from '@pipod/plan';
+import { parseEvent, type ParamValue, type RunEvent, type RunStatus, type RunSummary, type StepEndReason, type TaskStatus, type TaskSummary } from '@pipod/plan';
 
 /** Where one step is, as the controller knows it from events. */
 export interface StepState {
@@ -57,20 +57,8 @@ export interface RunState {
 /** The state before any event. */
 export const EMPTY_RUN: RunState = { taskNames: [], finallyNames: [], tasks: {}, order: [], skipped: {}, events: 0 };
 
-/** Parses one line of the supervisor's stdout; anything that is not an event is ignored (undefined). */
-export function parseEventLine(line: string): RunEvent | undefined {
-  const t = line.trim();
-  if (!t.startsWith('{')) return undefined;
-  try {
-    const v = JSON.parse(t) as { type?: unknown; time?: unknown };
-    if (typeof v.type !== 'string' || typeof v.time !== 'string') return undefined;
-    return EVENT_TYPES.has(v.type) ? (v as RunEvent) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const EVENT_TYPES = new Set(['run.started', 'task.started', 'task.retrying', 'task.skipped', 'task.finished', 'step.started', 'step.finished', 'sidecar.ready', 'sidecar.failed', 'run.finished']);
+/** Parses one line of the supervisor's stdout: the plan's `parseEvent`, the one rule every reader of the stream uses. */
+export const parseEventLine: (line: string) => RunEvent | undefined = parseEvent;
 
 function withTask(s: RunState, name: string, f: (t: TaskState) => TaskState): RunState {
   const prev = s.tasks[name] ?? {

@@ -6,3 +6,4 @@ export * from './subst.ts';
 export * from './names.ts';
 export * from './errors.ts';
 export * from './kubevars.ts';
+export * from './duration.ts';

@@ -116,6 +116,59 @@ export type RunEvent =
   | { readonly type: 'sidecar.failed'; readonly time: string; readonly task?: string; readonly sidecar: string; readonly container: string; readonly reason: string }
   | { readonly type: 'run.finished'; readonly time: string; readonly summary: RunSummary };
 
+/** What a field of an event must hold for the line to count as that event. */
+type FieldKind = 'string' | 'number' | 'array' | 'object';
+
+/**
+ * The fields every event of a type carries (besides `type` and `time`), as
+ * the supervisor writes them; optional fields (a sidecar's `task`) are not listed.
+ */
+const EVENT_FIELDS: Readonly<Record<RunEvent['type'], Readonly<Record<string, FieldKind>>>> = {
+  'run.started': { pipeline: 'string', tasks: 'array', finally: 'array' },
+  'task.started': { task: 'string', attempt: 'number' },
+  'task.retrying': { task: 'string', attempt: 'number', reason: 'string' },
+  'task.skipped': { task: 'string', reason: 'string' },
+  'task.finished': { task: 'string', status: 'string', reason: 'string', attempts: 'number', durationMs: 'number', results: 'object' },
+  'step.started': { task: 'string', step: 'string', container: 'string', attempt: 'number' },
+  'step.finished': { task: 'string', step: 'string', container: 'string', attempt: 'number', exitCode: 'number', reason: 'string' },
+  'sidecar.ready': { sidecar: 'string', container: 'string' },
+  'sidecar.failed': { sidecar: 'string', container: 'string', reason: 'string' },
+  'run.finished': { summary: 'object' },
+};
+
+function holds(v: unknown, kind: FieldKind): boolean {
+  if (kind === 'array') return Array.isArray(v);
+  if (kind === 'object') return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof v === kind;
+}
+
+/**
+ * Parses one line of the supervisor's output into an event, or undefined for
+ * anything else: diagnostics, a partial line, a JSON value that is not one of
+ * the event types with a string `time` and the fields of its type. The
+ * supervisor stamps every event with `time` and readers rely on it (the
+ * controller's start and completion times), so a line without it is not an
+ * event. Every reader of the stream (both `pipod run` runtimes and the
+ * controller) uses this one rule.
+ */
+export function parseEvent(line: string): RunEvent | undefined {
+  const t = line.trim();
+  if (!t.startsWith('{') || !t.endsWith('}')) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(t);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const o = v as Readonly<Record<string, unknown>>;
+  const type = o['type'];
+  if (typeof type !== 'string' || !Object.hasOwn(EVENT_FIELDS, type) || typeof o['time'] !== 'string') return undefined;
+  const fields = EVENT_FIELDS[type as RunEvent['type']];
+  for (const [name, kind] of Object.entries(fields)) if (!holds(o[name], kind)) return undefined;
+  return v as RunEvent;
+}
+
 
 /**
  * What the cancel file (`Layout.cancelFile`) asks for: `stop` (Tekton's

@@ -2,27 +2,10 @@
  * Reading the supervisor's event stream and turning it into the lines a
  * person watches: one per task started, finished, skipped or retried.
  */
-import type { RunEvent, RunStatus, RunSummary } from '@pipod/plan';
+import { parseEvent, type RunEvent, type RunStatus, type RunSummary } from '@pipod/plan';
 
-const EVENT_TYPES: ReadonlySet<string> = new Set([
-  'run.started', 'task.started', 'task.retrying', 'task.skipped', 'task.finished',
-  'step.started', 'step.finished', 'sidecar.ready', 'sidecar.failed', 'run.finished',
-]);
-
-/** Parses one line of supervisor output: a RunEvent, or undefined for anything else (diagnostics, partial lines). */
-export function parseEventLine(line: string): RunEvent | undefined {
-  const t = line.trim();
-  if (!t.startsWith('{')) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(t);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const type = (v as { type?: unknown }).type;
-  return typeof type === 'string' && EVENT_TYPES.has(type) ? (v as RunEvent) : undefined;
-}
+/** Parses one line of supervisor output: the plan's `parseEvent`, the one rule every reader of the stream uses. */
+export const parseEventLine: (line: string) => RunEvent | undefined = parseEvent;
 
 /** A duration as people read it: `850ms`, `12.3s`, `4m05s`. */
 export function formatDuration(ms: number): string {
@@ -105,4 +88,50 @@ export function startWatchdog(ms: number | undefined, onSpent: () => void): Watc
     get fired() { return fired; },
     stop: () => { if (timer !== undefined) clearTimeout(timer); },
   };
+}
+
+/** What a `SupervisorStream` hands on. */
+export interface SupervisorStreamSink {
+  /** Each event once, in stream order. */
+  onEvent(event: RunEvent): void;
+  /** Each line that is not an event (diagnostics, partial lines), once. */
+  onOther(line: string): void;
+}
+
+/**
+ * The supervisor's output as a runtime follows it, line by line: events are
+ * parsed with the plan's one rule, and a follower that reconnects and gets
+ * the log from its start again (`replay`) delivers nothing twice.
+ */
+export class SupervisorStream {
+  private delivered = 0;
+  private seen = 0;
+  private last: RunSummary | undefined;
+
+  constructor(private readonly sink: SupervisorStreamSink) {}
+
+  /** The summary of `run.finished`, once it arrived. */
+  get summary(): RunSummary | undefined {
+    return this.last;
+  }
+
+  /** One line of output (either stream of the supervisor container). */
+  line(text: string): void {
+    const e = parseEvent(text);
+    if (e === undefined) {
+      // While a replay has not caught up, its other lines were handed on before.
+      if (this.seen >= this.delivered && text.trim() !== '') this.sink.onOther(text);
+      return;
+    }
+    this.seen++;
+    if (this.seen <= this.delivered) return;
+    this.delivered = this.seen;
+    if (e.type === 'run.finished') this.last = e.summary;
+    this.sink.onEvent(e);
+  }
+
+  /** The next lines are the log again from its start. */
+  replay(): void {
+    this.seen = 0;
+  }
 }

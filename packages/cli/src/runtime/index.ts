@@ -5,10 +5,15 @@ import { PodmanRuntime, type PodmanOptions } from './podman.ts';
 import type { Runtime } from './types.ts';
 
 export * from './types.ts';
-export { KubernetesRuntime, podForCluster, type KubernetesOptions } from './kubernetes.ts';
-export { PodmanRuntime, defaultRunRoot, containerOwners, cleanStderr, staleRuntimeImageWarning, ENTRYPOINT_LABEL } from './podman.ts';
+export { KubernetesRuntime, podForCluster, type KubeCalls, type KubernetesOptions } from './kubernetes.ts';
+export {
+  PodmanRuntime, defaultRunRoot, cleanStderr, podmanCommands, staleRuntimeImageWarning, ENTRYPOINT_LABEL,
+  type PodmanCommands, type PodmanFollower, type PodmanResult,
+} from './podman.ts';
+export { startRun, containerOwners, type RunDriver, type RunOptions, type StartOutcome, type Verdict } from './run.ts';
+export { Escalation, FORCE_AFTER_MS, NO_CANCEL, nextCancel, type CancelEffect, type CancelInput, type CancelLevel, type CancelState, type CancelStep, type ForceReason } from './cancel.ts';
 export { toPodmanPod, uniquePodName, parseImageMap, mapImage } from './podman-pod.ts';
-export { parseEventLine, progressLine, summaryText, formatDuration, syntheticSummary } from './events.ts';
+export { SupervisorStream, parseEventLine, progressLine, summaryText, formatDuration, syntheticSummary, type SupervisorStreamSink } from './events.ts';
 
 /** Names accepted by `--runtime`. */
 export const RUNTIMES = ['podman', 'kubernetes'] as const;

@@ -5,13 +5,14 @@
  * the pod afterwards. Every cluster call goes through @pipod/controller's Kube.
  */
 import { randomBytes } from 'node:crypto';
-import { type ExecutionPlan, PipodError, type RunEvent, type RunSummary, SUPERVISOR_CONTAINER, dnsLabel } from '@pipod/plan';
-import { Kube, cancelExecCommand, isStatus, orNotFound, parseEventLine, startFailure, startPending } from '@pipod/controller';
+import { type CancelMode, PipodError, type RunSummary, SUPERVISOR_CONTAINER, dnsLabel } from '@pipod/plan';
+import { Kube, cancelExecCommand, isStatus, orNotFound, startFailure, startPending } from '@pipod/controller';
 import type { V1Pod } from '@kubernetes/client-node';
-import { startWatchdog, syntheticSummary } from './events.ts';
-import { containerOwners } from './podman.ts';
+import type { CancelLevel } from './cancel.ts';
+import type { SupervisorStream } from './events.ts';
 import { type ImageMap, mapImage } from './podman-pod.ts';
-import type { CancelMode, KubeContainer, KubePod, RunHandle, RunObserver, RunRequest, Runtime } from './types.ts';
+import { containerOwners, startRun, type RunDriver, type StartOutcome, type Verdict } from './run.ts';
+import type { KubeContainer, KubePod, LogLine, RunHandle, RunObserver, RunRequest, Runtime } from './types.ts';
 
 /** Settings of the kubernetes runtime. */
 export interface KubernetesOptions {
@@ -20,13 +21,16 @@ export interface KubernetesOptions {
   /** Namespace for the pod (default: the pod's, else the context's). */
   readonly namespace?: string;
   readonly imageMap?: ImageMap;
-  /** How long an immediate cancel may take before the pod is deleted by force. */
+  /** How long an immediate cancel may take before the pod is deleted by force (default `FORCE_AFTER_MS`, 30 s). */
   readonly forceAfterMs?: number;
   /** How long the pod may take to start its supervisor (image pulls included). */
   readonly startTimeoutMs?: number;
-  /** An already loaded client (tests). */
-  readonly kube?: Kube;
+  /** An already loaded client (tests may pass a fake with just the calls a run makes). */
+  readonly kube?: KubeCalls;
 }
+
+/** The cluster calls a run makes. */
+export type KubeCalls = Pick<Kube, 'currentNamespace' | 'getPod' | 'createPod' | 'deletePod' | 'exec' | 'followLog'>;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -56,7 +60,7 @@ export function podForCluster(pod: KubePod, name: string, namespace: string, ima
 /** Runs pipod pods on a Kubernetes cluster. */
 export class KubernetesRuntime implements Runtime {
   readonly name = 'kubernetes' as const;
-  private readonly kube: Kube;
+  private readonly kube: KubeCalls;
 
   constructor(private readonly opts: KubernetesOptions = {}) {
     try {
@@ -69,174 +73,143 @@ export class KubernetesRuntime implements Runtime {
   start(req: RunRequest, obs: RunObserver): RunHandle {
     const podName = dnsLabel([(req.pod.metadata.name ?? 'pipod').slice(0, 48), randomBytes(3).toString('hex')]);
     const namespace = this.opts.namespace ?? req.pod.metadata.namespace ?? this.kube.currentNamespace();
-    const note = (m: string): void => obs.onNote?.(m);
-    let cancelState: 'none' | CancelMode | 'force' = 'none';
-    const cancelled = (): 'none' | CancelMode | 'force' => cancelState;
-    let podCreated = false;
-    let running = false;
-    let forceTimer: NodeJS.Timeout | undefined;
-    let forced: ((reason: string) => void) | undefined;
-    const forcedP = new Promise<string>((resolve) => { forced = resolve; });
-    const aborts: (() => void)[] = [];
+    const driver = new KubernetesDriver(this.kube, namespace, podName, req, this.opts, (m) => obs.onNote?.(m));
+    return startRun(driver, req, obs, this.opts.forceAfterMs !== undefined ? { forceAfterMs: this.opts.forceAfterMs } : {});
+  }
+}
 
-    const writeCancel = async (mode: CancelMode): Promise<void> => {
-      if (!running) return;
-      try {
-        const r = await this.kube.exec(namespace, podName, SUPERVISOR_CONTAINER, cancelExecCommand(mode));
-        if (r.status !== 'Success') note(`cancel could not be written into the pod (${r.status}${r.message ? `: ${r.message}` : ''})`);
-      } catch (e) {
-        note(`cancel could not be written into the pod: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    };
+/**
+ * One run on a cluster: the pod is created through the API and polled until
+ * its supervisor runs, the supervisor's log is followed (reconnecting when
+ * the connection drops), the cancel file is written by exec in the pod.
+ */
+class KubernetesDriver implements RunDriver {
+  readonly removal = 'delete' as const;
+  readonly podRef: string;
+  private created = false;
+  private readonly aborts: (() => void)[] = [];
 
-    const forceRemove = async (reason: string): Promise<void> => {
-      forced?.(reason);
-      if (podCreated) await this.kube.deletePod(namespace, podName, 0).catch(() => undefined);
-    };
-
-    const cancel = async (mode: CancelMode): Promise<void> => {
-      const next = cancelState === 'none' ? mode : cancelState === 'graceful' && mode === 'graceful' ? 'immediate' : cancelState === 'graceful' ? mode : 'force';
-      cancelState = next;
-      if (next === 'force') {
-        note('deleting the pod by force');
-        await forceRemove('Cancelled');
-        return;
-      }
-      note(next === 'graceful' ? 'cancelling (finally tasks still run); Ctrl-C again to stop at once' : 'cancelling immediately; Ctrl-C again to delete the pod by force');
-      await writeCancel(next);
-      if (next === 'immediate' && forceTimer === undefined) {
-        forceTimer = setTimeout(() => { void forceRemove('Cancelled'); }, this.opts.forceAfterMs ?? 30_000);
-        forceTimer.unref();
-      }
-    };
-
-    const cleanup = async (): Promise<void> => {
-      if (forceTimer !== undefined) clearTimeout(forceTimer);
-      for (const a of aborts) a();
-      if (podCreated && !req.keep) {
-        try {
-          await this.kube.deletePod(namespace, podName, 5);
-        } catch (e) {
-          if (!isStatus(e, 404)) note(`could not delete pod ${namespace}/${podName}: ${e instanceof Error ? e.message : String(e)}`);
-        }
-      } else if (podCreated) {
-        note(`kept pod ${namespace}/${podName}`);
-      }
-    };
-
-    const waitForStart = async (): Promise<'started' | 'cancelled' | 'timedout'> => {
-      const deadline = Date.now() + (this.opts.startTimeoutMs ?? 300_000);
-      // The pipeline timeout counts from the run's start, waiting included, as Tekton counts it.
-      const budgetMs = req.plan.timeouts.pipelineMs;
-      // From the start the supervisor counts from too (the plan's, set when the pod was built), else from now.
-      const runStart = Date.parse(req.plan.run.startTime ?? '');
-      const runDeadline = budgetMs !== undefined && budgetMs > 0 ? (Number.isNaN(runStart) ? Date.now() : Math.min(runStart, Date.now())) + budgetMs : undefined;
-      let said: string | undefined;
-      for (;;) {
-        if (cancelled() === 'immediate' || cancelled() === 'force') return 'cancelled';
-        const pod = await orNotFound(this.kube.getPod(namespace, podName));
-        if (!pod) throw new PipodError('START', `pod ${namespace}/${podName} disappeared before it started`);
-        const why = startFailure(pod);
-        if (why) throw new PipodError('START', `pod ${namespace}/${podName} could not start: ${why}`);
-        if (supervisorStarted(pod)) return 'started';
-        const waiting = startPending(pod);
-        if (waiting !== undefined && waiting.message !== said) note(`pod ${namespace}/${podName} ${waiting.message}`);
-        said = waiting?.message ?? said;
-        // Nothing has run and nothing can until a node fits: a graceful cancel has no finally to wait for.
-        if (cancelled() === 'graceful' && waiting?.unschedulable) return 'cancelled';
-        if (runDeadline !== undefined && Date.now() > runDeadline) return 'timedout';
-        if (Date.now() > deadline) throw new PipodError('START', `pod ${namespace}/${podName} did not start within ${Math.round((this.opts.startTimeoutMs ?? 300_000) / 1000)}s (phase ${pod.status?.phase ?? 'unknown'}${waiting !== undefined ? `, ${waiting.message}` : ''})`);
-        await sleep(500);
-      }
-    };
-
-    const run = async (): Promise<RunSummary> => {
-      const startedAt = new Date();
-      const body = podForCluster(req.pod, podName, namespace, this.opts.imageMap ?? {});
-      if (cancelled() !== 'none') return syntheticSummary('Cancelled', 'Cancelled before the pod started', startedAt, new Date(), req.plan);
-      try {
-        await this.kube.createPod(namespace, body as unknown as V1Pod);
-      } catch (e) {
-        throw new PipodError('START', `could not create pod ${namespace}/${podName}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      podCreated = true;
-      note(`pod ${namespace}/${podName} created`);
-      const start = await waitForStart();
-      if (start === 'cancelled') {
-        await forceRemove('Cancelled');
-        return syntheticSummary('Cancelled', 'Cancelled before the pod started', startedAt, new Date(), req.plan);
-      }
-      if (start === 'timedout') {
-        note(`pod ${namespace}/${podName} did not start within the pipeline timeout (${(req.plan.timeouts.pipelineMs ?? 0) / 1000}s)`);
-        await forceRemove('TimedOut');
-        return syntheticSummary('TimedOut', 'PipelineRunTimeout', startedAt, new Date(), req.plan);
-      }
-      running = true;
-      note(`pod ${namespace}/${podName} started`);
-      const pending = cancelled();
-      if (pending === 'graceful' || pending === 'immediate') await writeCancel(pending);
-      if (req.logs) this.followStepLogs(namespace, podName, req.plan, obs, aborts);
-
-      let summary: RunSummary | undefined;
-      let seen = 0;
-      const follow = (async (): Promise<void> => {
-        // A dropped connection replays the log from its start: skip the events already delivered.
-        for (let tries = 0; tries < 30 && summary === undefined; tries++) {
-          let n = 0;
-          const f = this.kube.followLog(namespace, podName, SUPERVISOR_CONTAINER, (line) => {
-            const e: RunEvent | undefined = parseEventLine(line);
-            if (!e) return;
-            n++;
-            if (n <= seen) return;
-            seen = n;
-            if (e.type === 'run.finished') summary = e.summary;
-            obs.onEvent?.(e);
-          });
-          aborts.push(f.abort);
-          await f.done.catch(() => undefined);
-          if (summary !== undefined) return;
-          const pod = await orNotFound(this.kube.getPod(namespace, podName));
-          const ended = !pod || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed'
-            || pod.status?.containerStatuses?.find((c) => c.name === SUPERVISOR_CONTAINER)?.state?.terminated !== undefined;
-          if (ended) return;
-          await sleep(1000);
-        }
-      })();
-
-      const watchdog = startWatchdog(req.watchdogMs, () => {
-        note('the run exceeded its time budget; cancelling immediately');
-        void cancel('immediate');
-      });
-      const forcedReason = await Promise.race([follow.then(() => undefined), forcedP]);
-      watchdog.stop();
-      if (summary !== undefined) return summary;
-      if (forcedReason !== undefined) {
-        return syntheticSummary(watchdog.fired ? 'TimedOut' : 'Cancelled', watchdog.fired ? 'the run did not stop within its time budget; the pod was deleted' : 'the pod was deleted by force', startedAt, new Date(), req.plan);
-      }
-      const pod = await orNotFound(this.kube.getPod(namespace, podName));
-      const why = !pod ? 'the pod was deleted' : pod.status?.reason === 'DeadlineExceeded' ? 'the pod exceeded its activeDeadlineSeconds'
-        : `the supervisor ended without a summary (pod ${pod.status?.phase ?? 'unknown'}${pod.status?.reason ? `, ${pod.status.reason}` : ''})`;
-      return syntheticSummary(pod?.status?.reason === 'DeadlineExceeded' ? 'TimedOut' : 'Failed', why, startedAt, new Date(), req.plan);
-    };
-
-    const result = (async () => {
-      try {
-        return await run();
-      } finally {
-        await cleanup();
-      }
-    })();
-    return { podName, result, cancel };
+  constructor(
+    private readonly kube: KubeCalls,
+    private readonly namespace: string,
+    readonly podName: string,
+    private readonly req: RunRequest,
+    private readonly opts: KubernetesOptions,
+    private readonly note: (m: string) => void,
+  ) {
+    this.podRef = `${namespace}/${podName}`;
   }
 
-  /** Streams every step and sidecar container's output, attributed to task/step through the plan. */
-  private followStepLogs(namespace: string, podName: string, plan: ExecutionPlan, obs: RunObserver, aborts: (() => void)[]): void {
-    for (const [container, owner] of containerOwners(plan)) {
-      const f = this.kube.followLog(namespace, podName, container, (text) => {
-        obs.onLog?.({ container, ...(owner.task !== undefined ? { task: owner.task } : {}), step: owner.step, stream: 'stdout', text });
+  prepare(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async create(): Promise<void> {
+    const body = podForCluster(this.req.pod, this.podName, this.namespace, this.opts.imageMap ?? {});
+    try {
+      await this.kube.createPod(this.namespace, body as unknown as V1Pod);
+    } catch (e) {
+      throw new PipodError('START', `could not create pod ${this.podRef}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.created = true;
+    this.note(`pod ${this.podRef} created`);
+  }
+
+  async waitStarted(cancel: () => CancelLevel): Promise<StartOutcome> {
+    const startTimeoutMs = this.opts.startTimeoutMs ?? 300_000;
+    const deadline = Date.now() + startTimeoutMs;
+    // The pipeline timeout counts from the run's start, waiting included, as Tekton counts it.
+    const budgetMs = this.req.plan.timeouts.pipelineMs;
+    // From the start the supervisor counts from too (the plan's, set when the pod was built), else from now.
+    const runStart = Date.parse(this.req.plan.run.startTime ?? '');
+    const runDeadline = budgetMs !== undefined && budgetMs > 0 ? (Number.isNaN(runStart) ? Date.now() : Math.min(runStart, Date.now())) + budgetMs : undefined;
+    let said: string | undefined;
+    for (;;) {
+      if (cancel() === 'immediate' || cancel() === 'force') return 'cancelled';
+      const pod = await orNotFound(this.kube.getPod(this.namespace, this.podName));
+      if (!pod) throw new PipodError('START', `pod ${this.podRef} disappeared before it started`);
+      const why = startFailure(pod);
+      if (why) throw new PipodError('START', `pod ${this.podRef} could not start: ${why}`);
+      if (supervisorStarted(pod)) return 'started';
+      const waiting = startPending(pod);
+      if (waiting !== undefined && waiting.message !== said) this.note(`pod ${this.podRef} ${waiting.message}`);
+      said = waiting?.message ?? said;
+      // Nothing has run and nothing can until a node fits: a stop or graceful cancel has no finally to wait for.
+      if (cancel() !== 'none' && waiting?.unschedulable) return 'cancelled';
+      if (runDeadline !== undefined && Date.now() > runDeadline) {
+        this.note(`pod ${this.podRef} did not start within the pipeline timeout (${(budgetMs ?? 0) / 1000}s)`);
+        return 'timedout';
+      }
+      if (Date.now() > deadline) throw new PipodError('START', `pod ${this.podRef} did not start within ${Math.round(startTimeoutMs / 1000)}s (phase ${pod.status?.phase ?? 'unknown'}${waiting !== undefined ? `, ${waiting.message}` : ''})`);
+      await sleep(500);
+    }
+  }
+
+  async deliverCancel(mode: CancelMode): Promise<void> {
+    try {
+      const r = await this.kube.exec(this.namespace, this.podName, SUPERVISOR_CONTAINER, cancelExecCommand(mode));
+      if (r.status !== 'Success') this.note(`cancel could not be written into the pod (${r.status}${r.message ? `: ${r.message}` : ''})`);
+    } catch (e) {
+      this.note(`cancel could not be written into the pod: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  async followSupervisor(stream: SupervisorStream): Promise<void> {
+    for (let tries = 0; tries < 30 && stream.summary === undefined; tries++) {
+      // A dropped connection replays the log from its start: the stream skips what it already delivered.
+      if (tries > 0) stream.replay();
+      const f = this.kube.followLog(this.namespace, this.podName, SUPERVISOR_CONTAINER, (line) => stream.line(line));
+      this.aborts.push(f.abort);
+      await f.done.catch(() => undefined);
+      if (stream.summary !== undefined) return;
+      const pod = await orNotFound(this.kube.getPod(this.namespace, this.podName));
+      const ended = !pod || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed'
+        || pod.status?.containerStatuses?.find((c) => c.name === SUPERVISOR_CONTAINER)?.state?.terminated !== undefined;
+      if (ended) return;
+      await sleep(1000);
+    }
+  }
+
+  followSteps(onLog: (line: LogLine) => void): Promise<void> {
+    const done: Promise<void>[] = [];
+    for (const [container, owner] of containerOwners(this.req.plan)) {
+      const f = this.kube.followLog(this.namespace, this.podName, container, (text) => {
+        onLog({ container, ...(owner.task !== undefined ? { task: owner.task } : {}), step: owner.step, stream: 'stdout', text });
       });
-      aborts.push(f.abort);
-      f.done.catch(() => undefined);
+      this.aborts.push(f.abort);
+      done.push(f.done.catch(() => undefined));
+    }
+    return Promise.all(done).then(() => undefined);
+  }
+
+  /** The run volume is inside the pod: nothing to read from here. */
+  savedSummary(): RunSummary | undefined {
+    return undefined;
+  }
+
+  async noSummary(): Promise<Verdict> {
+    const pod = await orNotFound(this.kube.getPod(this.namespace, this.podName));
+    const deadline = pod?.status?.reason === 'DeadlineExceeded';
+    const reason = !pod ? 'the pod was deleted' : deadline ? 'the pod exceeded its activeDeadlineSeconds'
+      : `the supervisor ended without a summary (pod ${pod.status?.phase ?? 'unknown'}${pod.status?.reason ? `, ${pod.status.reason}` : ''})`;
+    return { status: deadline ? 'TimedOut' : 'Failed', reason };
+  }
+
+  async kill(): Promise<void> {
+    if (this.created) await this.kube.deletePod(this.namespace, this.podName, 0).catch(() => undefined);
+  }
+
+  async cleanup(keep: boolean): Promise<void> {
+    for (const a of this.aborts) a();
+    if (!this.created) return;
+    if (keep) {
+      this.note(`kept pod ${this.podRef}`);
+      return;
+    }
+    try {
+      await this.kube.deletePod(this.namespace, this.podName, 5);
+    } catch (e) {
+      if (!isStatus(e, 404)) this.note(`could not delete pod ${this.podRef}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 }

@@ -1,9 +1,12 @@
 /**
  * What `pipod run` needs from an engine that runs the generated Pod: start
- * it, report the supervisor's events, cancel on request, clean up. Podman is
- * the first engine; a Kubernetes engine implements the same interface.
+ * it, report the supervisor's events, cancel on request, clean up. Both
+ * engines (podman, Kubernetes) implement it with the one skeleton in run.ts
+ * over a driver of their own.
  */
-import type { ExecutionPlan, RunEvent, RunSummary } from '@pipod/plan';
+import type { CancelMode, ExecutionPlan, RunEvent, RunSummary } from '@pipod/plan';
+
+export type { CancelMode };
 
 /** The parts of a Kubernetes Pod object the runtimes read or rewrite; everything else passes through untouched. */
 export interface KubePod {
@@ -55,9 +58,6 @@ export interface KubeContainer {
   readonly [k: string]: unknown;
 }
 
-/** How to cancel: `graceful` lets finally tasks run, `immediate` stops everything now. */
-export type CancelMode = 'graceful' | 'immediate';
-
 /** One line of output of a step or sidecar container, attributed to its task and step. */
 export interface LogLine {
   readonly container: string;
@@ -67,8 +67,16 @@ export interface LogLine {
   readonly text: string;
 }
 
-/** Callbacks a runtime calls while a run is in progress. */
+/** Where a run is: before the pod exists, while it is created, scheduled and started, while it runs, and while it is cleaned up. */
+export type RunPhase = 'preparing' | 'creating' | 'starting' | 'running' | 'cleaning';
+
+/**
+ * Callbacks a runtime calls while a run is in progress, in the order things
+ * happened; a run store or an output renderer is an observer (or wraps one).
+ */
 export interface RunObserver {
+  /** The run moved on (both runtimes report the same phases). */
+  onPhase?(phase: RunPhase): void;
   /** Every supervisor event, in order. */
   onEvent?(event: RunEvent): void;
   /** Step and sidecar output (only when the request asked for logs). */
@@ -95,7 +103,11 @@ export interface RunHandle {
   readonly podName: string;
   /** Resolves with the final summary once everything is cleaned up; rejects with a PipodError when the run could not start. */
   readonly result: Promise<RunSummary>;
-  /** Asks the supervisor to cancel; safe to call more than once (escalate with `immediate`). */
+  /**
+   * Asks the supervisor to cancel (`stop`, `graceful` or `immediate`, see the
+   * plan's CancelMode); each further call escalates at least one level, the
+   * last being a force kill of the pod. Safe to call at any time.
+   */
   cancel(mode: CancelMode): Promise<void>;
 }
 
