@@ -8,17 +8,16 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
-import { PLAN_ENV_PREFIX, PipodError, RUNTIME_VOLUME, type ExecutionPlan, type RunEvent, type RunSummary } from '@pipod/plan';
+import { PLAN_ENV_PREFIX, PipodError, type ExecutionPlan, type RunEvent, type RunSummary } from '@pipod/plan';
 import { DEADLINE_MARGIN_S, build, encodePlan, formatError, parseDuration } from '@pipod/podbuilder';
 import { type SourceArgs, prepare, sourceOptions } from './build.ts';
-import { RUNTIMES, createRuntime, defaultRunRoot, staleRuntimeImageWarning, type KubePod, type LogLine } from '../runtime/index.ts';
+import { RUNTIMES, createRuntime, staleRuntimeImageWarning, type KubePod, type LogLine, type RunPhase } from '../runtime/index.ts';
 import { EXIT, EXIT_CODES_HELP } from '../exit-codes.ts';
 import { LiveRenderer, isEventDebris } from '../render/live.ts';
 import { TailCollector, buildReport } from '../render/report.ts';
 import { summaryText } from '../render/summary.ts';
 import { colorFor, isLive } from '../render/terminal.ts';
 import { RunStore, type RunWriter } from '../runstore/store.ts';
-import { readStepMessages } from '../runstore/step-messages.ts';
 
 interface RunArgs extends SourceArgs {
   readonly runtime: (typeof RUNTIMES)[number];
@@ -69,6 +68,14 @@ function checkoutBundle(): string | undefined {
   return [join(here, '../../entrypoint/dist/entrypoint.js'), join(here, '../../../entrypoint/dist/entrypoint.js')].find((p) => existsSync(p));
 }
 
+/** How long live lines are held to be put in the order they were written (podman's log followers lag each other by about this much). */
+const ORDER_HOLD_MS = 400;
+
+/** What the live status line says in each phase before tasks run. */
+const PHASES: Readonly<Record<RunPhase, string>> = {
+  preparing: 'checking images', creating: 'creating the pod', starting: 'waiting for the pod to start', running: 'waiting for tasks', cleaning: 'cleaning up',
+};
+
 /** The `run` command. */
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
@@ -102,7 +109,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     // With -o json stdout carries only the report; progress goes to stderr.
     const out = a.output === 'json' ? process.stderr : process.stdout;
     const color = colorFor(out);
-    const live = new LiveRenderer({ out, tty: isLive(out), color, logs: a.logs });
+    // Podman stamps every line with the time it was written, so lines from the event and output streams can be put in order.
+    const live = new LiveRenderer({ out, tty: isLive(out), color, logs: a.logs, holdMs: a.runtime === 'podman' ? ORDER_HOLD_MS : 0 });
     const files = a.filename.map((f) => (f === '-' ? '<stdin>' : f));
     // The first line comes at once: looking up images and building can take seconds.
     live.line(color.dim(`pipod: running ${files.join(' ')}${a.pipeline !== undefined ? ` (pipeline ${a.pipeline})` : ''} on ${a.runtime}`));
@@ -144,7 +152,6 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const tails = new TailCollector();
     let messages: Record<string, string> = {};
     let store: RunWriter | undefined;
-    const containers = [...plan.tasks, ...plan.finally].flatMap((t) => t.steps.map((s) => s.container));
     live.status('starting the pod');
     // Output is always followed so the run store has it; --logs only decides whether it is printed.
     const handle = runtime.start(
@@ -152,7 +159,6 @@ export const runCommand: CommandModule<object, RunArgs> = {
       {
         onEvent: (e) => {
           if (e.type !== 'run.finished') events.push(e);
-          else if (a.runtime === 'podman') messages = readStepMessages(join(defaultRunRoot(), handle.podName, 'volumes', RUNTIME_VOLUME), containers);
           store?.event(e);
           live.event(e);
         },
@@ -163,6 +169,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
           live.log(l);
         },
         onNote: (m) => live.note(m),
+        onStepMessages: (m) => { messages = { ...m }; },
+        onPhase: (p) => live.status(PHASES[p]),
       },
     );
     const runRef = { id: handle.podName, pipeline: plan.run.pipelineName };

@@ -8,6 +8,7 @@ import { SUPERVISOR_CONTAINER, type CancelMode, type ExecutionPlan, type RunStat
 import { Escalation, FORCE_AFTER_MS, type CancelLevel, type ForceReason } from './cancel.ts';
 import { SupervisorStream, startWatchdog, syntheticSummary } from './events.ts';
 import type { LogLine, RunHandle, RunObserver, RunPhase, RunRequest } from './types.ts';
+import { DeliveredCounts } from '../output/podman-logs.ts';
 
 /** How long step logs may keep draining after the supervisor is done. */
 const LOG_DRAIN_MS = 5000;
@@ -52,6 +53,14 @@ export interface RunDriver {
   followSupervisor(stream: SupervisorStream): Promise<void>;
   /** Follows every step and sidecar container's output; resolves when they all ended. */
   followSteps(onLog: (line: LogLine) => void): Promise<void>;
+  /**
+   * Every step and sidecar container's whole output so far, oldest first per
+   * container and stream, read once after the run (a follower on a loaded
+   * host can lag or miss the end); engines that cannot, leave it out.
+   */
+  completeStepLogs?(): Promise<readonly LogLine[]>;
+  /** Why each step last ended, by container, when the engine can read it before cleanup. */
+  stepMessages?(): Readonly<Record<string, string>>;
   /** The summary the supervisor left on the run volume, when the driver can read it. */
   savedSummary(): RunSummary | undefined;
   /** Why the supervisor ended without a summary (`tail`: its last non-event lines). */
@@ -120,7 +129,15 @@ export function startRun(driver: RunDriver, req: RunRequest, obs: RunObserver, o
     const pending = escalation.level;
     if (pending !== 'none' && pending !== 'force') await driver.deliverCancel(pending);
 
-    const steps = req.logs ? driver.followSteps((l) => obs.onLog?.(l)) : Promise.resolve();
+    // Every delivered line is counted per container and stream, so the complete logs read at the end add only what the follower missed.
+    const delivered = new DeliveredCounts();
+    let logsClosed = false;
+    const onStepLog = (l: LogLine): void => {
+      if (logsClosed) return;
+      delivered.add(`${l.container}/${l.stream}`);
+      obs.onLog?.(l);
+    };
+    const steps = req.logs ? driver.followSteps(onStepLog) : Promise.resolve();
     const tail: string[] = [];
     let finished: (() => void) | undefined;
     const finishedP = new Promise<void>((resolve) => { finished = resolve; });
@@ -145,6 +162,21 @@ export function startRun(driver: RunDriver, req: RunRequest, obs: RunObserver, o
     watchdog.stop();
     // Let the log followers drain: step containers exit on their own once the supervisor is done.
     await Promise.race([steps, new Promise((r) => setTimeout(r, LOG_DRAIN_MS).unref())]);
+    if (req.logs && driver.completeStepLogs !== undefined && forcedReason === undefined) {
+      const all = await driver.completeStepLogs().catch(() => []);
+      const byKey = new Map<string, LogLine[]>();
+      for (const l of all) {
+        const key = `${l.container}/${l.stream}`;
+        const list = byKey.get(key);
+        if (list === undefined) byKey.set(key, [l]);
+        else list.push(l);
+      }
+      logsClosed = true;
+      for (const [key, lines] of byKey) for (const l of delivered.missing(key, lines)) obs.onLog?.(l);
+    }
+    logsClosed = true;
+    const messages = driver.stepMessages?.();
+    if (messages !== undefined) obs.onStepMessages?.(messages);
 
     const summary = stream.summary ?? (forcedReason === undefined ? driver.savedSummary() : undefined);
     if (summary !== undefined) return summary;
