@@ -68,9 +68,6 @@ function checkoutBundle(): string | undefined {
   return [join(here, '../../entrypoint/dist/entrypoint.js'), join(here, '../../../entrypoint/dist/entrypoint.js')].find((p) => existsSync(p));
 }
 
-/** How long live lines are held to be put in the order they were written (podman's log followers lag each other by about this much). */
-const ORDER_HOLD_MS = 400;
-
 /** What the live status line says in each phase before tasks run. */
 const PHASES: Readonly<Record<RunPhase, string>> = {
   preparing: 'checking images', creating: 'creating the pod', starting: 'waiting for the pod to start', running: 'waiting for tasks', cleaning: 'cleaning up',
@@ -109,8 +106,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     // With -o json stdout carries only the report; progress goes to stderr.
     const out = a.output === 'json' ? process.stderr : process.stdout;
     const color = colorFor(out);
-    // Podman stamps every line with the time it was written, so lines from the event and output streams can be put in order.
-    const live = new LiveRenderer({ out, tty: isLive(out), color, logs: a.logs, holdMs: a.runtime === 'podman' ? ORDER_HOLD_MS : 0 });
+    const live = new LiveRenderer({ out, tty: isLive(out), color, logs: a.logs });
     const files = a.filename.map((f) => (f === '-' ? '<stdin>' : f));
     // The first line comes at once: looking up images and building can take seconds.
     live.line(color.dim(`pipod: running ${files.join(' ')}${a.pipeline !== undefined ? ` (pipeline ${a.pipeline})` : ''} on ${a.runtime}`));

@@ -5,9 +5,8 @@
  * live status line at the bottom; in a pipe or CI it prints plain lines that
  * stay the same from run to run.
  *
- * Events and output reach pipod through separate streams; when both carry
- * the time they were written, lines are held for a short window and printed
- * in time order, so a step's last output comes before its end line.
+ * The order is the one the runtime hands things on in (a step's end after its
+ * output: output/ordered.ts); this only draws.
  */
 import spinners from 'cli-spinners';
 import { createLogUpdate } from 'log-update';
@@ -24,8 +23,6 @@ export interface LiveOptions {
   readonly color?: Colors;
   /** Print step output, not only task and step lines. */
   readonly logs: boolean;
-  /** Hold lines this long to put them in time order (0: print as they come). */
-  readonly holdMs?: number;
   /** The run's id, for hints in truncated lines. */
   readonly runId?: string;
   readonly now?: () => number;
@@ -47,29 +44,11 @@ export function isEventDebris(l: RecordedLine): boolean {
   return l.task === undefined && /^\s*\{"type":"/.test(l.text);
 }
 
-/** Order of items written in the same millisecond: a start before output, output before an end. */
-function rank(e: RunEvent): number {
-  return e.type === 'step.finished' || e.type === 'task.finished' || e.type === 'run.finished' || e.type === 'sidecar.failed' ? 2 : 0;
-}
-
-interface Item {
-  readonly at: number;
-  /** When pipod got it: an item is never held much past this, whatever the other clock says. */
-  readonly arrived: number;
-  readonly rank: number;
-  readonly seq: number;
-  readonly lines: () => readonly string[];
-}
-
 /** Renders a run's progress as it happens. */
 export class LiveRenderer {
   private readonly c: Colors;
   private readonly tty: boolean;
-  private readonly holdMs: number;
   private readonly now: () => number;
-  private readonly pending: Item[] = [];
-  private seq = 0;
-  private timer: NodeJS.Timeout | undefined;
   private spin: NodeJS.Timeout | undefined;
   private frame = 0;
   private readonly update: ReturnType<typeof createLogUpdate> | undefined;
@@ -83,7 +62,6 @@ export class LiveRenderer {
   constructor(private readonly opts: LiveOptions) {
     this.tty = opts.tty ?? opts.out.isTTY === true;
     this.c = opts.color ?? makeColors(false);
-    this.holdMs = opts.holdMs ?? 0;
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
     if (this.tty) {
@@ -105,65 +83,28 @@ export class LiveRenderer {
   }
 
   /** A runtime note (pod started, image pulled, cleanup). */
-  note(message: string, time?: string): void {
-    this.enqueue(time, 0, () => [this.c.dim(`pipod: ${message}`)]);
+  note(message: string): void {
+    this.print([this.c.dim(`pipod: ${message}`)]);
   }
 
   /** A supervisor event. */
   event(e: RunEvent): void {
-    this.enqueue(e.time, rank(e), () => this.eventLines(e));
+    const lines = this.eventLines(e);
+    if (lines.length > 0) this.print(lines);
   }
 
   /** A line of step or sidecar output. */
   log(l: RecordedLine): void {
     if (!this.opts.logs) return;
     if (isEventDebris(l)) return;
-    this.enqueue(l.time, 1, () => [this.logLine(l)]);
+    this.print([this.logLine(l)]);
   }
 
-  /** Prints everything still held and removes the status line. */
+  /** Removes the status line. */
   finish(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.flush(Infinity);
     if (this.spin !== undefined) clearInterval(this.spin);
     this.spin = undefined;
     this.update?.clear();
-  }
-
-  private enqueue(time: string | undefined, r: number, lines: () => readonly string[]): void {
-    const parsed = time !== undefined ? Date.parse(time) : NaN;
-    const at = Number.isFinite(parsed) ? parsed : this.now();
-    this.pending.push({ at, arrived: this.now(), rank: r, seq: this.seq++, lines });
-    if (this.holdMs <= 0) {
-      this.flush(Infinity);
-      return;
-    }
-    if (this.timer === undefined) this.schedule();
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flush(this.now() - this.holdMs);
-      if (this.pending.length > 0) this.schedule();
-    }, this.holdMs);
-    this.timer.unref();
-  }
-
-  /** Prints, in order, every held item written at or before `upTo` (or held twice the window already). */
-  private flush(upTo: number): void {
-    this.pending.sort((a, b) => a.at - b.at || a.rank - b.rank || a.seq - b.seq);
-    const stale = this.now() - 2 * this.holdMs;
-    let n = 0;
-    for (;;) {
-      const i = this.pending[n];
-      if (i === undefined || (i.at > upTo && i.arrived > stale)) break;
-      n++;
-    }
-    const due = this.pending.splice(0, n);
-    const lines = due.flatMap((i) => i.lines());
-    if (lines.length > 0) this.print(lines);
   }
 
   private print(lines: readonly string[]): void {

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -151,6 +151,8 @@ class PodmanDriver implements RunDriver {
   private readonly followers = new Set<PodmanFollower>();
   private created = false;
   private layout: Layout | undefined;
+  /** How far each container's output copy on the run volume was counted. */
+  private readonly written = new Map<string, { offset: number; lines: number; lastByte: number }>();
 
   constructor(
     private readonly podman: PodmanCommands,
@@ -237,6 +239,44 @@ class PodmanDriver implements RunDriver {
   async completeStepLogs(): Promise<readonly LogLine[]> {
     const lines: LogLine[] = [];
     await this.stepLogs(['logs', '-t', '-n'], (l) => lines.push(l));
+    return lines;
+  }
+
+  /** Counts the lines of the step wrapper's copy of the output on the run volume (written before the step's done file), reading only what is new. */
+  outputWritten(container: string): number | undefined {
+    if (this.layout === undefined) return undefined;
+    const seen = this.written.get(container) ?? { offset: 0, lines: 0, lastByte: 10 };
+    let fd: number;
+    try {
+      fd = openSync(this.layout.logFile(container), 'r');
+    } catch {
+      return 0;
+    }
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      let { offset, lines, lastByte } = seen;
+      for (let n = readSync(fd, buf, 0, buf.length, offset); n > 0; n = readSync(fd, buf, 0, buf.length, offset)) {
+        for (let i = 0; i < n; i++) if (buf[i] === 10) lines++;
+        lastByte = buf[n - 1] ?? lastByte;
+        offset += n;
+      }
+      this.written.set(container, { offset, lines, lastByte });
+      // A last line without its newline is a line to podman too.
+      return lastByte === 10 ? lines : lines + 1;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async containerLogs(container: string): Promise<readonly LogLine[]> {
+    const owner = containerOwners(this.req.plan).get(container);
+    if (owner === undefined) return [];
+    const lines: LogLine[] = [];
+    await this.follow(['logs', '-t', `${this.podName}-${container}`], (raw, stream) => {
+      if (isNoise(raw)) return;
+      const line = parseTimedLine(raw, false);
+      lines.push({ container, task: owner.task, step: owner.step, stream, text: line.text, ...(line.time !== undefined ? { time: line.time } : {}) });
+    });
     return lines;
   }
 

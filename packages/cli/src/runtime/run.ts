@@ -8,7 +8,7 @@ import { SUPERVISOR_CONTAINER, type CancelMode, type ExecutionPlan, type RunStat
 import { Escalation, FORCE_AFTER_MS, type CancelLevel, type ForceReason } from './cancel.ts';
 import { SupervisorStream, startWatchdog, syntheticSummary } from './events.ts';
 import type { LogLine, RunHandle, RunObserver, RunPhase, RunRequest } from './types.ts';
-import { DeliveredCounts } from '../output/podman-logs.ts';
+import { OrderedOutput } from '../output/ordered.ts';
 
 /** How long step logs may keep draining after the supervisor is done. */
 const LOG_DRAIN_MS = 5000;
@@ -59,6 +59,10 @@ export interface RunDriver {
    * host can lag or miss the end); engines that cannot, leave it out.
    */
   completeStepLogs?(): Promise<readonly LogLine[]>;
+  /** Lines a step or sidecar container has written so far (all streams), counted without following it, when the engine can. */
+  outputWritten?(container: string): number | undefined;
+  /** One container's whole output so far, oldest first per stream. */
+  containerLogs?(container: string): Promise<readonly LogLine[]>;
   /** Why each step last ended, by container, when the engine can read it before cleanup. */
   stepMessages?(): Readonly<Record<string, string>>;
   /** The summary the supervisor left on the run volume, when the driver can read it. */
@@ -129,14 +133,13 @@ export function startRun(driver: RunDriver, req: RunRequest, obs: RunObserver, o
     const pending = escalation.level;
     if (pending !== 'none' && pending !== 'force') await driver.deliverCancel(pending);
 
-    // Every delivered line is counted per container and stream, so the complete logs read at the end add only what the follower missed.
-    const delivered = new DeliveredCounts();
-    let logsClosed = false;
-    const onStepLog = (l: LogLine): void => {
-      if (logsClosed) return;
-      delivered.add(`${l.container}/${l.stream}`);
-      obs.onLog?.(l);
-    };
+    // A step's end is handed on after its output (the follower lags; see OrderedOutput).
+    const source = driver.outputWritten !== undefined && driver.containerLogs !== undefined
+      ? { written: (c: string) => driver.outputWritten?.(c), read: (c: string) => driver.containerLogs?.(c) ?? Promise.resolve([]) }
+      : undefined;
+    const stepContainers = new Set([...req.plan.tasks, ...req.plan.finally].flatMap((t) => t.steps.map((s) => s.container)));
+    const ordered = new OrderedOutput({ onEvent: (e) => obs.onEvent?.(e), onLog: (l) => obs.onLog?.(l) }, req.logs ? source : undefined, undefined, stepContainers);
+    const onStepLog = (l: LogLine): void => ordered.log(l);
     const steps = req.logs ? driver.followSteps(onStepLog) : Promise.resolve();
     const tail: string[] = [];
     let finished: (() => void) | undefined;
@@ -145,7 +148,7 @@ export function startRun(driver: RunDriver, req: RunRequest, obs: RunObserver, o
       onEvent: (e) => {
         // The verdict is in; do not wait long for the supervisor's own exit before cleaning up.
         if (e.type === 'run.finished') setTimeout(() => finished?.(), FINISH_GRACE_MS).unref();
-        obs.onEvent?.(e);
+        ordered.event(e);
       },
       onOther: (line) => {
         tail.push(line);
@@ -162,19 +165,9 @@ export function startRun(driver: RunDriver, req: RunRequest, obs: RunObserver, o
     watchdog.stop();
     // Let the log followers drain: step containers exit on their own once the supervisor is done.
     await Promise.race([steps, new Promise((r) => setTimeout(r, LOG_DRAIN_MS).unref())]);
-    if (req.logs && driver.completeStepLogs !== undefined && forcedReason === undefined) {
-      const all = await driver.completeStepLogs().catch(() => []);
-      const byKey = new Map<string, LogLine[]>();
-      for (const l of all) {
-        const key = `${l.container}/${l.stream}`;
-        const list = byKey.get(key);
-        if (list === undefined) byKey.set(key, [l]);
-        else list.push(l);
-      }
-      logsClosed = true;
-      for (const [key, lines] of byKey) for (const l of delivered.missing(key, lines)) obs.onLog?.(l);
-    }
-    logsClosed = true;
+    await ordered.idle();
+    if (req.logs && driver.completeStepLogs !== undefined && forcedReason === undefined) ordered.complete(await driver.completeStepLogs().catch(() => []));
+    ordered.close();
     const messages = driver.stepMessages?.();
     if (messages !== undefined) obs.onStepMessages?.(messages);
 

@@ -36,19 +36,6 @@ describe('LiveRenderer in a pipe', () => {
     ].join('\n'));
   });
 
-  it('puts lines from the two streams in time order within the hold window', () => {
-    const s = sink();
-    const r = new LiveRenderer({ out: s.out, tty: false, logs: true, holdMs: 10_000, now: () => Date.parse(t(900)) });
-    r.event(stepStarted);
-    // The end event arrives before the step's last line, which was written earlier.
-    r.event(stepFinished);
-    r.log({ time: t(700), container: 'step-build-compile', task: 'build', step: 'compile', stream: 'stdout', text: 'last words' });
-    r.log({ time: t(820), container: 'step-build-compile', task: 'build', step: 'compile', stream: 'stdout', text: 'same millisecond' });
-    expect(s.text()).toBe('');
-    r.finish();
-    expect(s.text().split('\n')).toEqual(['[build/compile] last words', '[build/compile] same millisecond', '    build/compile: Failed in 800ms (exit code 3)', '']);
-  });
-
   it('without --logs prints no output lines, and never an event line of the supervisor\'s', () => {
     const s = sink();
     const quiet = new LiveRenderer({ out: s.out, tty: false, logs: false });
