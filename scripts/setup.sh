@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian bookworm machine (as root) to build, test and run
 # pipod: host packages, podman configuration, npm dependencies, bundles, the
-# runtime image and the local test images. Idempotent; slow parts are cached
-# under .cache/ (keyed by version) and skipped when already done.
+# runtime image and the local test images, then checks it all with
+# `pipod doctor`. Idempotent; slow parts are cached under .cache/ (keyed by
+# version) and skipped when already done.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -19,9 +20,20 @@ step() { # step NAME COMMAND... — runs and times one part
 
 as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 
+# Everything podman 4.3 needs at run time is named, since apt installs with
+# --no-install-recommends and a fresh machine has none of it (scripts/test-fresh-root.sh
+# proves this list on a clean root):
+#   podman's Depends: conmon, runc (its first choice crun fails on hybrid cgroups),
+#     golang-github-containers-common (policy.json, registries.conf, containers.conf);
+#   its Recommends: catatonit (the pause image of every pod), uidmap, slirp4netns,
+#     fuse-overlayfs (rootless);
+#   the network: containernetworking-plugins (the CNI bridge kube play uses) and
+#     iptables (its Depends; podman only Suggests it, yet the bridge's NAT needs it).
+PODMAN_PACKAGES=(podman conmon runc golang-github-containers-common catatonit uidmap slirp4netns fuse-overlayfs
+  containernetworking-plugins iptables)
+# Building images: debootstrap, busybox-static, skopeo, dpkg-dev (dpkg-deb), tar, gzip.
 # docker-registry and apache2-utils (htpasswd): a real registry, with auth, for the image lookup tests.
-PACKAGES=(podman catatonit runc debootstrap busybox-static skopeo uidmap fuse-overlayfs slirp4netns
-  containernetworking-plugins dpkg-dev libc-bin ca-certificates tar gzip
+PACKAGES=("${PODMAN_PACKAGES[@]}" debootstrap busybox-static skopeo dpkg-dev libc-bin ca-certificates tar gzip
   docker-registry apache2-utils)
 
 host_packages() {
@@ -81,6 +93,9 @@ runtime_image() {
 
 test_images() { bash scripts/test-images.sh; }
 
+# Every prerequisite of the podman runtime, with the fix for any that fails; setup fails with it.
+doctor() { node packages/cli/bin/pipod.mjs doctor; }
+
 t_all=$SECONDS
 step "host packages" host_packages
 step "containers.conf" containers_conf
@@ -88,5 +103,6 @@ step "npm dependencies" npm_deps
 step "bundles" bundles
 step "runtime image" runtime_image
 step "test images" test_images
+step "doctor" doctor
 echo "== done in $((SECONDS - t_all))s"
 printf '  %s\n' "${summary[@]}"

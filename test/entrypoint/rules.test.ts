@@ -79,6 +79,10 @@ describe('consumedResults', () => {
       ['a', 'obj'],
     ]);
   });
+  it('reads the plan\'s consumes when the builder filled it, instead of re-deriving', () => {
+    const t = { ...task(['$(tasks.a.results.list[*])']), consumes: [{ task: 'w', result: 'flag' }] };
+    expect(consumedResults(t, new Set(['a', 'w']))).toEqual([['w', 'flag']]);
+  });
 });
 
 describe('runTimeSpent: the run budget spent before the supervisor started', () => {

@@ -125,7 +125,11 @@ describe('grpc probes and sidecars failing', () => {
     const bad = makePlan({
       tasks: [{
         name: 't',
-        sidecars: [sidecar('g', 't-g', [node, '-e', GRPC_SERVER(q)], { readinessProbe: { ...timing, failureThreshold: 8, handler: { kind: 'grpc', port: q, service: 'other' } } })],
+        sidecars: [sidecar('g', 't-g', [node, '-e', GRPC_SERVER(q)], {
+          // The startup probe waits for the server to listen (a loaded machine starts Node slowly), so the 8 failures are all NOT_SERVING.
+          startupProbe: { ...timing, failureThreshold: 400, handler: { kind: 'tcpSocket', host: '', port: q } },
+          readinessProbe: { ...timing, failureThreshold: 8, handler: { kind: 'grpc', port: q, service: 'other' } },
+        })],
         steps: [{ name: 's', script: 'true' }],
       }],
     });

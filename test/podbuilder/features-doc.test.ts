@@ -1,10 +1,10 @@
-// docs/features.md must name every field of every allow-list in model.ts, in that list's table, with the same verdict.
+// docs/features.md must name every field of every allow-list in model/fields.ts, in that list's table, with the same verdict.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '../..');
-const model = readFileSync(join(root, 'packages/podbuilder/src/model.ts'), 'utf8');
+const model = readFileSync(join(root, 'packages/podbuilder/src/model/fields.ts'), 'utf8');
 const doc = readFileSync(join(root, 'docs/features.md'), 'utf8');
 
 /** `[list, field, supported]` for every field written in an allow-list literal. */

@@ -157,3 +157,44 @@ describe('taskRunSpecs[].sidecarSpecs', () => {
     expect(r.plan.sidecars[0]).toMatchObject({ command: ['docker-entrypoint.sh'], args: ['--port', '7000'] });
   });
 });
+
+// A pipeline sidecar is compiled by the same compileContainer as a step and a task sidecar (issue 16's drifts).
+describe('a pipeline sidecar is compiled like any container', () => {
+  const docs = (sidecar: string, extra = ''): { name: string; text: string }[] => [
+    { name: 'a.yaml', text: PLAIN },
+    { name: 'b.yaml', text: pipeline(task('a', 'plain'), `  params: [{name: v, default: "7"}, {name: cm, default: conf}]\n${extra}  sidecars: [${sidecar}]\n`) },
+  ];
+
+  it('escapes $(VAR) in the image entrypoint it takes over, so the kubelet does not expand it', () => {
+    const r = build(docs('{name: kv, image: tool}'), { imageConfigResolver: { resolve: () => ({ entrypoint: ['/e', '$(X)'], cmd: ['$(HOME)'] }) } });
+    if (r.kind !== 'ok') throw new Error(JSON.stringify(r.errors));
+    expect(r.plan.sidecars[0]).toMatchObject({ command: ['/e', '$$(X)'], args: ['$$(HOME)'] });
+  });
+
+  it.each([
+    ['the resolver throws', (): never => { throw new Error('registry said 401'); }, 'registry said 401'],
+    ['the image is unknown', (): undefined => undefined, 'the image is unknown'],
+  ])('reports an unresolvable entrypoint at the sidecar when %s', (_why, resolve, reason) => {
+    const errors = validate(docs('{name: kv, image: tool, args: [x]}'), { imageConfigResolver: { resolve } });
+    expect(errors).toEqual([e('Pipeline/pl', 'spec.sidecars[0]', `sidecar "kv" has neither command nor script and the entrypoint of image "tool" could not be resolved: ${reason}`)]);
+  });
+
+  it('refuses an image that depends on a run-time value', () => {
+    const errors = validate(docs('{name: kv, image: "reg/$(tasks.a.results.tag)", command: [x]}'));
+    expect(errors).toEqual([e('Pipeline/pl', 'spec.sidecars[0].image', 'image depends on the run-time value $(tasks.a.results.tag) (pipeline sidecar "kv"); one pod needs every image before it starts')]);
+  });
+
+  it('substitutes params in valueFrom and envFrom', () => {
+    const r = build(docs('{name: kv, image: busybox, command: [x], env: [{name: K, valueFrom: {configMapKeyRef: {name: "$(params.cm)", key: k}}}], envFrom: [{configMapRef: {name: "$(params.cm)-$(params.v)"}}]}'));
+    if (r.kind !== 'ok') throw new Error(JSON.stringify(r.errors));
+    const spec = r.pod['spec'] as { containers: { name: string; env?: unknown[]; envFrom?: unknown }[] };
+    const c = spec.containers.find((x) => x.name === r.plan.sidecars[0]?.container);
+    expect(c?.env).toContainEqual({ name: 'K', valueFrom: { configMapKeyRef: { name: 'conf', key: 'k' } } });
+    expect(c?.envFrom).toEqual([{ configMapRef: { name: 'conf-7' } }]);
+  });
+
+  it('checks the references in valueFrom against the pipeline scope', () => {
+    const errors = validate(docs('{name: kv, image: busybox, command: [x], env: [{name: K, valueFrom: {secretKeyRef: {name: "$(params.nope)", key: k}}}]}'));
+    expect(errors).toEqual([e('Pipeline/pl', 'spec.sidecars[0].env[0].valueFrom.secretKeyRef.name', 'undeclared param "nope" (the pipeline declares "v", "cm")')]);
+  });
+});

@@ -4,6 +4,6 @@ export * from './runner.ts';
 export * from './rules.ts';
 export * from './errors.ts';
 export { initMode, decodePlanEnv, copyTree, createRunDirs, RUNTIME_DIR_ENV } from './init.ts';
-export { Supervisor, loadPlan, runTimeSpent, type SupervisorDeps } from './supervisor.ts';
+export * from './supervisor/index.ts';
 export { stepMode, runOnce, waitForWork, nextStart, loadSettings, DEFAULT_SHEBANG, type WrapperDeps, type Wake } from './step.ts';
 export { sidecarMode, probeOnce, probeUntil, findSidecar, grpcHealthRequest, grpcHealthStatus, type ProbeResult } from './sidecar.ts';

@@ -4,6 +4,7 @@
  * the plan from the environment, and creates every run directory.
  */
 import * as fs from 'node:fs';
+import { join } from 'node:path';
 import { PLAN_API_VERSION, PLAN_ENV_PREFIX, RUNTIME_IMAGE_DIR, type ExecutionPlan, type Layout } from '@pipod/plan';
 import { mkdirp, writeAtomic } from './io.ts';
 import { UsageError } from './errors.ts';
@@ -16,8 +17,8 @@ export function copyTree(from: string, to: string): number {
   mkdirp(to);
   let n = 0;
   for (const e of fs.readdirSync(from, { withFileTypes: true })) {
-    const src = `${from}/${e.name}`;
-    const dst = `${to}/${e.name}`;
+    const src = join(from, e.name);
+    const dst = join(to, e.name);
     if (e.isDirectory()) {
       n += copyTree(src, dst);
     } else if (e.isSymbolicLink()) {
@@ -64,16 +65,20 @@ export async function decodePlanEnv(env: Readonly<Record<string, string | undefi
   return text;
 }
 
-/** Creates every directory of the file protocol; writable by all because step images may run as any user. */
+/**
+ * Creates every directory of the file protocol; writable by all because step
+ * images may run as any user. Init calls it, and the supervisor again (a
+ * no-op in a pod), so a supervisor run on a bare root still finds them.
+ */
 export function createRunDirs(layout: Layout, plan: ExecutionPlan): void {
   mkdirp(layout.runDir, 0o777);
-  mkdirp(`${layout.runDir}/containers`, 0o777);
-  mkdirp(`${layout.runDir}/tasks`, 0o777);
-  mkdirp(`${layout.runDir}/logs`, 0o777);
+  mkdirp(layout.containersDir, 0o777);
+  mkdirp(layout.tasksDir, 0o777);
+  mkdirp(layout.logsDir, 0o777);
   for (const t of [...plan.tasks, ...plan.finally]) {
     mkdirp(layout.taskDir(t.id), 0o777);
     mkdirp(layout.taskResultsDir(t.id), 0o777);
-    mkdirp(`${layout.taskDir(t.id)}/steps`, 0o777);
+    mkdirp(layout.stepsDir(t.id), 0o777);
     for (const s of t.steps) {
       mkdirp(layout.containerDir(s.container), 0o777);
       mkdirp(layout.stepDir(t.id, s.name), 0o777);

@@ -89,6 +89,29 @@ export interface Clock {
 /** The real clock. */
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** Undoes a timer. */
+export type CancelTimer = () => void;
+
+/** Timers as the supervisor uses them, injectable so a fake clock can drive a whole run in tests. */
+export interface Timers {
+  /** Calls `f` once, `ms` from now. */
+  after(ms: number, f: () => void): CancelTimer;
+  /** Calls `f` every `ms`. */
+  every(ms: number, f: () => void): CancelTimer;
+}
+
+/** Node's timers. */
+export const systemTimers: Timers = {
+  after(ms, f) {
+    const t = setTimeout(f, ms);
+    return () => clearTimeout(t);
+  },
+  every(ms, f) {
+    const t = setInterval(f, ms);
+    return () => clearInterval(t);
+  },
+};
+
 /** A pending wait: resolved once `check` returns a value. */
 interface Pending<T> {
   readonly match: (name: string) => boolean;

@@ -7,7 +7,7 @@ import { Layout, PipodError, ROOT_ENV } from '@pipod/plan';
 import { FsWaiter, systemClock } from './io.ts';
 import { processRunner } from './runner.ts';
 import { initMode } from './init.ts';
-import { loadPlan, Supervisor } from './supervisor.ts';
+import { loadPlan, Supervisor } from './supervisor/index.ts';
 import { stepMode } from './step.ts';
 import { sidecarMode } from './sidecar.ts';
 import { UsageError, WrapperExit } from './errors.ts';

@@ -2,7 +2,7 @@
  * Tekton's pure scheduling rules, kept apart from I/O so they read like the
  * spec: status variables, when expressions, skip reasons, result parsing.
  */
-import { findRefs, substitute, substituteArgs, type CancelMode, type ParamValue, type PlanResultDecl, type PlanTask, type PlanWhen, type Resolver, type TaskStatus } from '@pipod/plan';
+import { consumedTaskResults, planTaskStrings, substitute, substituteArgs, type CancelMode, type ParamValue, type PlanResultDecl, type PlanTask, type PlanWhen, type Resolver, type TaskStatus } from '@pipod/plan';
 
 /**
  * Why a task did not run, named after Tekton's `SkippingReason` constants
@@ -64,46 +64,17 @@ export function whenHolds(when: readonly PlanWhen[], resolve: Resolver): boolean
 
 /** Every string of a task that may hold run-time references. */
 export function taskStrings(task: PlanTask): string[] {
-  const out: string[] = [];
-  const addValue = (v: ParamValue): void => {
-    if (typeof v === 'string') out.push(v);
-    else if (Array.isArray(v)) out.push(...(v as readonly string[]));
-    else out.push(...Object.values(v as Readonly<Record<string, string>>));
-  };
-  for (const v of Object.values(task.params)) addValue(v);
-  for (const w of task.when) out.push(w.input, ...w.values);
-  for (const s of task.steps) {
-    out.push(...s.command, ...s.args, ...s.env.map((e) => e.value));
-    if (s.script !== undefined) out.push(s.script);
-    if (s.workingDir !== undefined) out.push(s.workingDir);
-  }
-  for (const s of task.sidecars) {
-    out.push(...s.command, ...s.args, ...s.env.map((e) => e.value));
-    if (s.script !== undefined) out.push(s.script);
-  }
-  return out;
+  return planTaskStrings(task);
 }
 
-/** The task results a task consumes, as `[taskName, resultName]` pairs. */
+/**
+ * The task results a task consumes, as `[taskName, resultName]` pairs, each
+ * once: the plan's `consumes` when the builder filled it, else found with the
+ * plan's reference grammar (task names may hold dots: known names decide).
+ */
 export function consumedResults(task: PlanTask, taskNames: ReadonlySet<string>): [string, string][] {
-  const out: [string, string][] = [];
-  for (const text of taskStrings(task)) {
-    for (const ref of findRefs(text)) {
-      const m = /^tasks\.(.+)\.results\.([^.[\]]+)/.exec(ref);
-      if (m?.[1] === undefined || m[2] === undefined) continue;
-      // Task names may hold dots (nested pipelines): take the longest known prefix.
-      let name = m[1];
-      let result = m[2];
-      if (!taskNames.has(name)) {
-        const alt = /^tasks\.(.+?)\.results\.([^.[\]]+)/.exec(ref);
-        if (alt?.[1] === undefined || alt[2] === undefined || !taskNames.has(alt[1])) continue;
-        name = alt[1];
-        result = alt[2];
-      }
-      out.push([name, result]);
-    }
-  }
-  return out;
+  const refs = task.consumes ?? consumedTaskResults(task, (n) => taskNames.has(n));
+  return refs.map((r) => [r.task, r.result]);
 }
 
 /** Outcome of parsing a result file against its declared type. */

@@ -181,7 +181,7 @@ export function findSidecar(plan: ExecutionPlan | undefined, container: string):
 export async function sidecarMode(deps: WrapperDeps, container: string): Promise<number> {
   const { layout, runner, waiter, clock } = deps;
   mkdirp(layout.containerDir(container));
-  mkdirp(`${layout.runDir}/logs`);
+  mkdirp(layout.logsDir);
   const settings = loadSettings(layout);
   const sc = findSidecar(readJson<ExecutionPlan>(layout.planFile), container);
   let current: RunningProcess | undefined;

@@ -243,12 +243,12 @@ function report(layout: Layout, container: string, msg: StartMessage, done: Done
  * it on the first real step cost the handoff about a millisecond.
  */
 async function warmUp(deps: WrapperDeps, container: string): Promise<void> {
-  const dir = deps.layout.containerDir(container);
+  const exitCodeFile = deps.layout.warmUpExitCodeFile(container);
   try {
-    const msg: StartMessage = { seq: 0, task: '', attempt: 0, argv: [process.execPath, '--version'], env: { PIPOD_WARM_UP: '$(PIPOD_WARM_UP)' }, graceMs: 0, exitCodeFile: `${dir}/.warm-up-exit-code` };
+    const msg: StartMessage = { seq: 0, task: '', attempt: 0, argv: [process.execPath, '--version'], env: { PIPOD_WARM_UP: '$(PIPOD_WARM_UP)' }, graceMs: 0, exitCodeFile };
     await runOnce(deps, container, msg, { quiet: true, gate: Promise.resolve(true) });
     fs.rmSync(deps.layout.doneFile(container, 0), { force: true });
-    fs.rmSync(`${dir}/.warm-up-exit-code`, { force: true });
+    fs.rmSync(exitCodeFile, { force: true });
   } catch {
     // Only an optimisation; a leftover done-0.json is never waited for (sequence numbers start at 1).
   }
@@ -259,7 +259,7 @@ export async function stepMode(deps: WrapperDeps, container: string): Promise<nu
   const { layout } = deps;
   const dir = layout.containerDir(container);
   mkdirp(dir);
-  mkdirp(`${layout.runDir}/logs`);
+  mkdirp(layout.logsDir);
   const settings = loadSettings(layout);
   let staleWhy: string | undefined;
   let wakeStale: (() => void) | undefined;

@@ -3,6 +3,8 @@ export * from './paths.ts';
 export * from './plan.ts';
 export * from './protocol.ts';
 export * from './subst.ts';
+export * from './refs.ts';
+export * from './images.ts';
 export * from './names.ts';
 export * from './errors.ts';
 export * from './kubevars.ts';

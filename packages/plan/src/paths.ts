@@ -60,6 +60,13 @@ export class Layout {
   /** Append-only copy of the event stream. */
   get eventsFile(): string { return `${this.runDir}/events.jsonl`; }
 
+  /** Parent of every container's mailbox directory. */
+  get containersDir(): string { return `${this.runDir}/containers`; }
+  /** Parent of every task's state directory. */
+  get tasksDir(): string { return `${this.runDir}/tasks`; }
+  /** Directory of the containers' log copies. */
+  get logsDir(): string { return `${this.runDir}/logs`; }
+
   /** Per-container mailbox directory. */
   containerDir(container: string): string { return `${this.runDir}/containers/${container}`; }
   /** Supervisor → wrapper: run this (a StepStart), for the given sequence number. */
@@ -74,6 +81,10 @@ export class Layout {
   beatFile(container: string): string { return `${this.containerDir(container)}/beat`; }
   /** Sidecar wrapper → supervisor: probes passed. */
   readyFile(container: string): string { return `${this.containerDir(container)}/ready`; }
+  /** Where a start message's script is written before it runs (one per sequence number). */
+  scriptFile(container: string, seq: number): string { return `${this.containerDir(container)}/script-${seq}`; }
+  /** Exit code file of the wrapper's warm-up run (never a step's). */
+  warmUpExitCodeFile(container: string): string { return `${this.containerDir(container)}/.warm-up-exit-code`; }
   /** Copy of a container's output, so it can be read without the container runtime. */
   logFile(container: string): string { return `${this.runDir}/logs/${container}.log`; }
 
@@ -83,12 +94,18 @@ export class Layout {
   taskResultsSubPath(taskId: string): string { return `run/tasks/${taskId}/results`; }
   /** The task's results directory. */
   taskResultsDir(taskId: string): string { return `${this.taskDir(taskId)}/results`; }
+  /** One result file of a task. */
+  taskResultFile(taskId: string, result: string): string { return `${this.taskResultsDir(taskId)}/${result}`; }
+  /** Parent of a task's step directories. */
+  stepsDir(taskId: string): string { return `${this.taskDir(taskId)}/steps`; }
   /** A step's directory within its task: exit code and step results. */
   stepDir(taskId: string, step: string): string { return `${this.taskDir(taskId)}/steps/${step}`; }
   /** Where `$(steps.<step>.exitCode.path)` points. */
   stepExitCodeFile(taskId: string, step: string): string { return `${this.stepDir(taskId, step)}/exitCode`; }
   /** A step's results directory (`$(step.results.<r>.path)`). */
   stepResultsDir(taskId: string, step: string): string { return `${this.stepDir(taskId, step)}/results`; }
+  /** One result file of a step. */
+  stepResultFile(taskId: string, step: string, result: string): string { return `${this.stepResultsDir(taskId, step)}/${result}`; }
 }
 
 /** The layout at the in-pod root. */

@@ -78,6 +78,12 @@ export interface PlanStep {
   readonly results: readonly PlanResultDecl[];
   /** Step `when` expressions, evaluated just before the step would start; absent means always. */
   readonly when?: readonly PlanWhen[];
+  /**
+   * Set by the builder when the step's command, args, env, script or
+   * workingDir read an earlier step's result (`$(steps.<s>.results.<r>)`); absent means it reads
+   * none, or (in a plan from an older builder) that the runtime must look.
+   */
+  readonly readsStepResults?: boolean;
 }
 
 /** A sidecar: wrapped, started with its scope, stopped when the scope ends. */
@@ -132,6 +138,18 @@ export interface PlanTask {
   readonly results: readonly PlanResultDecl[];
   readonly steps: readonly PlanStep[];
   readonly sidecars: readonly PlanSidecar[];
+  /**
+   * The task results this task reads (params, when, steps, sidecars), in
+   * order of first use, as the builder found them; absent means none, or (in
+   * a plan from an older builder) that the runtime must look.
+   */
+  readonly consumes?: readonly PlanResultRef[];
+}
+
+/** One task result a task consumes. */
+export interface PlanResultRef {
+  readonly task: string;
+  readonly result: string;
 }
 
 /** A pipeline result: a value template over task results. */

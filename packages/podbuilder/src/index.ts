@@ -6,7 +6,8 @@ export {
   type BuildOptions, type RefResolver, type ResolvedDocument, type ImageConfig, type ImageConfigResolver, type WorkspaceOverride,
   DEFAULT_RUNTIME_IMAGE, mapImageConfigResolver, parseWorkspaceArg,
 } from './options.ts';
-export { documentResolver, mapImage, DEFAULT_TIMEOUT_MS } from './compile.ts';
+export { documentResolver, DEFAULT_TIMEOUT_MS } from './compile.ts';
+export { mapImage } from '@pipod/plan';
 export { encodePlan, wrapperCommand, initCommand, DEADLINE_MARGIN_S } from './pod.ts';
 export { parseDuration } from './duration.ts';
 export * from './resources.ts';

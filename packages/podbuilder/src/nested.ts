@@ -7,10 +7,11 @@
  * dependencies put on every child task, its finally tasks marked to run when
  * the child's tasks settle, and its results kept for the parent's consumers.
  */
-import { type ParamValue, type Resolver, type ValueType, findRefs, normalizeRef, resolveRef, substitute, substituteArgs, substituteValue } from '@pipod/plan';
+import { type ParamValue, type Resolver, type ValueType, normalizeRef, paramOf, parseRef, refsIn, resolveRef, singleRef, substitute, substituteArgs, substituteValue } from '@pipod/plan';
 import { type DocSink, viaField } from './errors.ts';
 import type { NamedRef, ParamEntry, PipelineSpec, PipelineTaskSpec, WhenSpec } from './model.ts';
-import { finallyRefsAsTasks, mapStringsDeep, parseTaskRef, walkStrings } from './refs.ts';
+import { taskRefOf } from './compile/graph.ts';
+import { finallyRefsAsTasks, mapStringsDeep, walkStrings } from './walk.ts';
 
 /** A flattened child pipeline: its pipeline task, the qualified names of its tasks, and its results. */
 export interface ChildPipeline {
@@ -95,9 +96,10 @@ function flattenOne(d: DocSink, pt: PipelineTaskSpec, inner: Flattened, out: Pip
     for (const n of childNames) if (ref.startsWith(`${n}.`) && n.length > best.length) best = n;
     return best === '' ? whole : `$(tasks.${prefix}${ref})`;
   });
+  const childParamNames = child.params.map((x) => x.name);
   const checkParams = (v: unknown, path: string): void => walkStrings(v, path, (s, at) => {
-    for (const ref of s.includes('$(') ? findRefs(s) : []) {
-      if (ref.startsWith('params.') && resolveRef(ref, childResolve) === undefined && !child.params.some((x) => ref === `params.${x.name}` || ref.startsWith(`params.${x.name}.`) || ref.startsWith(`params.${x.name}[`))) {
+    for (const ref of refsIn(s)) {
+      if (parseRef(ref).kind === 'param' && resolveRef(ref, childResolve) === undefined && !paramOf(ref, childParamNames)) {
         d.error(at, `undeclared param "${ref.slice(7).split(/[.[]/)[0] ?? ''}" of the child pipeline`);
       }
     }
@@ -106,9 +108,9 @@ function flattenOne(d: DocSink, pt: PipelineTaskSpec, inner: Flattened, out: Pip
   // Every child task waits for what the parent task waits for.
   const parentDeps: NamedRef[] = [...pt.runAfter];
   walkStrings({ params: pt.raw['params'], when: pt.raw['when'] }, pt.path, (s, at) => {
-    for (const ref of s.includes('$(') ? findRefs(s) : []) {
-      const tr = parseTaskRef(ref);
-      if (tr && tr.kind !== 'aggregate' && !parentDeps.some((x) => x.name === tr.task)) parentDeps.push({ name: tr.task, path: at });
+    for (const ref of refsIn(s)) {
+      const tr = taskRefOf(ref);
+      if (tr && tr.kind !== 'tasksStatus' && !parentDeps.some((x) => x.name === tr.task)) parentDeps.push({ name: tr.task, path: at });
     }
   });
   const dagNames = child.tasks.map((t) => prefix + t.name);
@@ -139,7 +141,10 @@ function flattenOne(d: DocSink, pt: PipelineTaskSpec, inner: Flattened, out: Pip
     members.push(name);
     // An embedded taskSpec sees the child's params it does not declare (Tekton's propagated params).
     const declared = new Set((t.taskSpec?.params ?? []).map((x) => x.name));
-    const propagate: Resolver = (ref) => (ref.startsWith('params.') && !declared.has(ref.slice(7)) ? values.get(ref) : undefined);
+    const propagate: Resolver = (ref) => {
+      const r = parseRef(ref);
+      return r.kind === 'param' && !declared.has(r.rest) ? values.get(ref) : undefined;
+    };
     const taskSpec = t.taskSpec ? (substituteDeep(t.taskSpec, propagate) as typeof t.taskSpec) : undefined;
     const rawTaskSpec = t.raw['taskSpec'] !== undefined ? substituteDeep(t.raw['taskSpec'], propagate) : undefined;
     flattened.push({
@@ -173,16 +178,15 @@ function flattenOne(d: DocSink, pt: PipelineTaskSpec, inner: Flattened, out: Pip
  */
 export function childResultResolver(children: ReadonlyMap<string, ChildPipeline>): Resolver {
   return (ref) => {
-    if (!ref.startsWith('tasks.')) return undefined;
-    const tr = parseTaskRef(ref);
-    if (tr?.kind !== 'result') return undefined;
+    const tr = taskRefOf(ref);
+    if (tr?.kind !== 'taskResult') return undefined;
     const c = children.get(tr.task);
     const res = c?.results.get(tr.result);
     if (!res) return undefined;
     const suffix = ref.slice(`tasks.${tr.task}.results.${tr.result}`.length);
     if (suffix === '' || suffix === '[*]') return res.value;
     if (typeof res.value === 'string') {
-      const inner = /^\$\(\s*([^()\s]+?)\s*\)$/.exec(res.value)?.[1];
+      const inner = singleRef(res.value);
       return inner !== undefined ? `$(${normalizeRef(inner).replace(/\[\*\]$/, '')}${suffix})` : undefined;
     }
     return resolveRef(`x${suffix}`, (r) => (r === 'x' ? res.value : undefined));

@@ -8,143 +8,25 @@
  * rewrites the requests so that the Pod reserves exactly that peak. Limits
  * are never changed. See "## Resources" in docs/architecture.md.
  */
-import { PipodError, SUPERVISOR_CONTAINER } from '@pipod/plan';
+import { SUPERVISOR_CONTAINER } from '@pipod/plan';
 import type { ExecutionPlan, PlanTask } from '@pipod/plan';
 import { computePeak, type PeakResult, type PeakTask } from './resources-peak.ts';
 import {
   formatQuantity,
   isOvercommittable,
-  parseQuantity,
   parseResourceList,
   sortResourceNames,
   type Amounts,
   type FieldProblem,
   type ResourceList,
 } from './resources-quantity.ts';
+import { ResourceError, type PodContainer, type PodObject, type ContainerLimitRange, type PeakRequestOptions, type QosClass, type ExplainedShare, type ExplainedResource, type ExplainedTask, type ExplainedContainer, type ResourceExplanation } from './resources-types.ts';
 
 export * from './resources-quantity.ts';
 export * from './resources-peak.ts';
+export * from './resources-types.ts';
+export { formatResourceExplanation } from './resources-format.ts';
 
-/** The `resources` of a container or (PodLevelResources) of a Pod, as Kubernetes JSON. */
-export interface PodResources {
-  readonly requests?: ResourceList;
-  readonly limits?: ResourceList;
-  readonly [key: string]: unknown;
-}
-
-/** The part of a Kubernetes container this module reads and writes. */
-export interface PodContainer {
-  readonly name: string;
-  readonly resources?: PodResources;
-  readonly [key: string]: unknown;
-}
-
-/** The part of a Kubernetes Pod this module reads and writes. */
-export interface PodObject {
-  readonly spec: {
-    readonly containers: readonly PodContainer[];
-    readonly initContainers?: readonly PodContainer[];
-    readonly resources?: PodResources;
-    readonly [key: string]: unknown;
-  };
-  readonly [key: string]: unknown;
-}
-
-/** The namespace's LimitRange item of type `Container`, when known (as `kubectl get limitrange -o json` shows it). */
-export interface ContainerLimitRange {
-  readonly min?: ResourceList;
-  readonly max?: ResourceList;
-  readonly default?: ResourceList;
-  readonly defaultRequest?: ResourceList;
-}
-
-/** How the peak is put on the Pod. */
-export interface PeakRequestOptions {
-  /**
-   * `containers` (default): container requests sum to the peak (works on
-   * every Kubernetes). `pod`: cpu and memory requests go to `spec.resources`
-   * (PodLevelResources, alpha in 1.32, beta in 1.34) and container requests
-   * for them become 0; other resources fall back to `containers`.
-   */
-  readonly strategy?: 'containers' | 'pod';
-  /** The namespace LimitRange of type Container; unknown means none is assumed (see docs). */
-  readonly limitRange?: ContainerLimitRange;
-  /**
-   * What the waiting pipod wrapper costs in each step and sidecar container
-   * (it lives for the whole run, beside the user's process while that runs),
-   * e.g. `{memory: '8Mi'}`; counted as always live. Default: nothing.
-   */
-  readonly wrapperOverhead?: ResourceList;
-}
-
-/** Kubernetes QoS class of a Pod. */
-export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
-
-/** One container's share of a resource in the explanation. */
-export interface ExplainedShare {
-  readonly container: string;
-  readonly request: string;
-}
-
-/** How one resource's pod request came about. */
-export interface ExplainedResource {
-  readonly resource: string;
-  /** What Kubernetes reserves for the Pod as built: max(sum of containers, largest init container). */
-  readonly asWritten: string;
-  /** The always-live part plus the heaviest set of tasks that can run together. */
-  readonly peak: string;
-  /** What the rewritten Pod reserves (scheduler view, including init containers and LimitRange minimums). */
-  readonly podRequest: string;
-  /** Supervisor, pipeline sidecars and containers the plan does not know. */
-  readonly always: string;
-  readonly tasksPeak: string;
-  readonly finallyPeak: string;
-  readonly phase: 'tasks' | 'finally' | 'none';
-  /** The tasks that overlap at the peak, each with its demand. */
-  readonly overlapping: readonly { readonly task: string; readonly demand: string }[];
-  /** False for resources left as written (extended resources, hugepages). */
-  readonly rewritten: boolean;
-  /** Where the request now sits: container requests above zero, or `spec.resources`. */
-  readonly placement: readonly ExplainedShare[];
-  readonly notes: readonly string[];
-}
-
-/** A task's demand and where it comes from. */
-export interface ExplainedTask {
-  readonly name: string;
-  readonly phase: 'tasks' | 'finally';
-  readonly dependsOn: readonly string[];
-  /** Max over the steps plus the sum of the sidecars, per resource. */
-  readonly demand: Readonly<Record<string, string>>;
-  readonly steps: readonly { readonly container: string; readonly step: string; readonly requests: Readonly<Record<string, string>> }[];
-  readonly sidecars: readonly { readonly container: string; readonly sidecar: string; readonly requests: Readonly<Record<string, string>> }[];
-}
-
-/** A container that is not a task's (supervisor, pipeline sidecar, unmapped, init). */
-export interface ExplainedContainer {
-  readonly container: string;
-  readonly role: 'supervisor' | 'pipeline-sidecar' | 'unmapped' | 'init' | 'wrappers';
-  readonly requests: Readonly<Record<string, string>>;
-}
-
-/** The structured answer of `pipod build --explain-resources`. */
-export interface ResourceExplanation {
-  readonly strategy: 'containers' | 'pod';
-  readonly resources: readonly ExplainedResource[];
-  readonly tasks: readonly ExplainedTask[];
-  readonly always: readonly ExplainedContainer[];
-  readonly init: readonly ExplainedContainer[];
-  readonly qos: { readonly before: QosClass; readonly after: QosClass };
-  readonly warnings: readonly string[];
-}
-
-/** The Pod and the plan disagree, or the Pod holds quantities Kubernetes would reject. */
-export class ResourceError extends PipodError {
-  constructor(readonly problems: readonly FieldProblem[]) {
-    super('E_RESOURCES', problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-    this.name = 'ResourceError';
-  }
-}
 
 /** Requests and limits of one container as Kubernetes will see them after defaulting. */
 interface Parsed {
@@ -491,54 +373,4 @@ export function applyPeakRequests<P extends object>(pod: P, plan: ExecutionPlan,
 /** How the peak of every resource was reached, for `pipod build --explain-resources` (pass the Pod before applyPeakRequests). */
 export function explainResources(pod: object, plan: ExecutionPlan, options: PeakRequestOptions = {}): ResourceExplanation {
   return planPeakRequests(pod, plan, options).explanation;
-}
-
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
-}
-
-function ratio(asWritten: string, podRequest: string): string {
-  const a = parseQuantity(asWritten);
-  const b = parseQuantity(podRequest);
-  if (b === 0n) return a === 0n ? '1.00x' : '-';
-  // Two decimals without floating point surprises on huge values.
-  const hundredths = (a * 100n + b / 2n) / b;
-  return `${hundredths / 100n}.${String(hundredths % 100n).padStart(2, '0')}x`;
-}
-
-/** Renders an explanation as plain-text tables. */
-export function formatResourceExplanation(e: ResourceExplanation): string {
-  const lines: string[] = [];
-  lines.push(`Pod requests at peak concurrent demand (strategy: ${e.strategy}; QoS ${e.qos.before} → ${e.qos.after})`);
-  lines.push('');
-  const rows: string[][] = [['RESOURCE', 'AS WRITTEN', 'PEAK', 'POD REQUEST', 'RATIO', 'REACHED BY']];
-  for (const r of e.resources) {
-    const who = r.overlapping.length === 0 ? 'no task' : `${r.phase === 'finally' ? 'finally ' : ''}${r.overlapping.map((o) => `${o.task} (${o.demand})`).join(' ‖ ')}`;
-    rows.push([r.resource, r.asWritten, r.peak, r.podRequest, ratio(r.asWritten, r.podRequest), `${who} + always ${r.always}`]);
-  }
-  lines.push(...table(rows));
-  const notes = e.resources.flatMap((r) => [
-    ...(r.rewritten ? [`${r.resource}: requested by ${r.placement.map((p) => `${p.container} ${p.request}`).join(', ') || 'nobody'}; every other container requests 0`] : []),
-    ...r.notes.map((n) => `${r.resource}: ${n}`),
-  ]);
-  if (notes.length > 0) lines.push('', ...notes);
-  const names = e.resources.map((r) => r.resource);
-  if (e.tasks.length > 0) {
-    lines.push('', 'Task demand = largest step + all sidecars:');
-    lines.push(...table([
-      ['TASK', 'PHASE', ...names.map((n) => n.toUpperCase()), 'AFTER'],
-      ...e.tasks.map((t) => [t.name, t.phase, ...names.map((n) => t.demand[n] ?? '0'), t.dependsOn.join(',') || '-']),
-    ]));
-  }
-  if (e.always.length > 0 || e.init.length > 0) {
-    lines.push('', 'Live for the whole run (and init):');
-    lines.push(...table([
-      ['CONTAINER', 'ROLE', ...names.map((n) => n.toUpperCase())],
-      ...[...e.always, ...e.init].map((c) => [c.container, c.role, ...names.map((n) => c.requests[n] ?? '0')]),
-    ]));
-  }
-  if (e.warnings.length > 0) lines.push('', ...e.warnings.map((w) => `warning: ${w}`));
-  return `${lines.join('\n')}\n`;
 }

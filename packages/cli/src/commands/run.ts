@@ -18,6 +18,7 @@ import { TailCollector, buildReport } from '../render/report.ts';
 import { summaryText } from '../render/summary.ts';
 import { colorFor, isLive } from '../render/terminal.ts';
 import { RunStore, type RunWriter } from '../runstore/store.ts';
+import { preflight } from '../doctor/index.ts';
 
 interface RunArgs extends SourceArgs {
   readonly runtime: (typeof RUNTIMES)[number];
@@ -136,6 +137,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (a.runtime === 'podman' && bundle !== undefined && runtimeImage !== undefined) {
       const stale = staleRuntimeImageWarning(runtimeImage, bundle);
       if (stale !== undefined) process.stderr.write(`warning: ${stale}\n`);
+    }
+    try {
+      await preflight(a.runtime);
+    } catch (e) {
+      live.finish();
+      throw e;
     }
     const runtime = createRuntime(a.runtime, {
       kubernetes: {

@@ -13,7 +13,7 @@
  *   the host are not pulled again.
  */
 import { posix } from 'node:path';
-import { PipodError, expandEnvList, shortHash } from '@pipod/plan';
+import { PipodError, expandEnvList, mapImage as mapPlanImage, shortHash } from '@pipod/plan';
 import type { KubeContainer, KubePod, KubeVolume, KubeVolumeMount } from './types.ts';
 
 /** Longest base name kept before the run suffix, so `<pod>-<container>` names stay readable. */
@@ -47,22 +47,9 @@ export function parseImageMap(pairs: readonly string[]): ImageMap {
   return out;
 }
 
-/**
- * Maps an image: an exact match wins; otherwise a FROM without tag or digest
- * also maps `FROM:tag` and `FROM@digest`, keeping the tag or digest.
- */
+/** Maps an image with the one rule the builder uses too (`@pipod/plan`'s mapImage). */
 export function mapImage(image: string, map: ImageMap): string {
-  const exact = map[image];
-  if (exact !== undefined) return exact;
-  for (const [from, to] of Object.entries(map)) {
-    if (image.startsWith(`${from}:`) || image.startsWith(`${from}@`)) {
-      const rest = image.slice(from.length);
-      // A tag-less FROM must not swallow a registry port: `host:5000/x` is not `host` + tag.
-      if (rest.startsWith(':') && rest.includes('/')) continue;
-      return to + rest;
-    }
-  }
-  return image;
+  return mapPlanImage(image, map);
 }
 
 /** Options of the rewrite. */

@@ -1,0 +1,147 @@
+/**
+ * The supervisor's side of the per-container mailbox: sequence numbers, the
+ * one start-message builder (steps and sidecars alike), stop and release
+ * files, and the wait for a done message that notices a dead wrapper.
+ */
+import * as fs from 'node:fs';
+import { basename } from 'node:path';
+import { substitute, substituteArgs, type DoneMessage, type Layout, type PlanEnv, type PlanSettings, type Resolver, type StartMessage } from '@pipod/plan';
+import { ageMs, readJson, writeAtomic, writeJson, type Clock, type Timers, type Waiter } from '../io.ts';
+import { DEFAULT_SHEBANG } from '../step.ts';
+
+/** What a start message is built from: a step's or a sidecar's process. */
+export interface ProcessSpec {
+  readonly container: string;
+  readonly command: readonly string[];
+  readonly args: readonly string[];
+  readonly script?: string;
+  readonly env: readonly PlanEnv[];
+  readonly workingDir?: string;
+}
+
+/** The fields of a start message that do not come from the process spec. */
+export interface StartFields {
+  readonly seq: number;
+  readonly task: string;
+  readonly attempt: number;
+  readonly graceMs: number;
+  readonly exitCodeFile?: string;
+  readonly timeoutMs?: number;
+}
+
+/** A done message and whether it was made up for a wrapper that died. */
+export interface DoneWait {
+  readonly done: DoneMessage;
+  readonly died: boolean;
+}
+
+/** Builds a start message: every run-time reference substituted, a script given its shebang and file. */
+export function startMessage(layout: Layout, spec: ProcessSpec, r: Resolver, fields: StartFields): StartMessage {
+  const tail = substituteArgs([...spec.command, ...spec.args], r);
+  const env: Record<string, string> = {};
+  for (const e of spec.env) env[e.name] = substitute(e.value, r);
+  const base = {
+    ...fields,
+    env,
+    ...(spec.workingDir !== undefined && spec.workingDir !== '' ? { workingDir: substitute(spec.workingDir, r) } : {}),
+  };
+  if (spec.script === undefined) return { ...base, argv: tail };
+  let script = substitute(spec.script, r);
+  if (!script.startsWith('#!')) script = DEFAULT_SHEBANG + script;
+  const scriptFile = layout.scriptFile(spec.container, fields.seq);
+  return { ...base, argv: [scriptFile, ...tail], script, scriptFile };
+}
+
+/** Writes and reads the mailbox files of every container of a run. */
+export class Mailbox {
+  private readonly seqs = new Map<string, number>();
+  private readonly released = new Set<string>();
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly waiter: Waiter,
+    private readonly clock: Clock,
+    private readonly timers: Timers,
+    private readonly settings: PlanSettings,
+  ) {}
+
+  /** The container's next sequence number; wrappers take the lowest start at or after theirs, so gaps are harmless. */
+  nextSeq(container: string): number {
+    const n = (this.seqs.get(container) ?? 0) + 1;
+    this.seqs.set(container, n);
+    return n;
+  }
+
+  /** Hands a start to the container's wrapper. */
+  start(container: string, msg: StartMessage): void {
+    writeJson(this.layout.startFile(container, msg.seq), msg);
+  }
+
+  /** Asks the wrapper to stop the process of `seq` (or to drop its start, when written ahead). */
+  stop(container: string, seq: number, why: string): void {
+    try {
+      writeAtomic(this.layout.stopFile(container, seq), why);
+    } catch {
+      // The container directory vanished: the wrapper is gone and staleness detection ends the wait.
+    }
+  }
+
+  /** Tells a wrapper it is no longer needed; once per container. */
+  release(container: string): void {
+    if (this.released.has(container)) return;
+    this.released.add(container);
+    try {
+      writeAtomic(this.layout.releaseFile(container), '');
+    } catch {
+      // The exit file still ends a wrapper we could not reach.
+    }
+  }
+
+  /** The done message of `seq`, when written. */
+  readDone(container: string, seq: number): DoneMessage | undefined {
+    return readJson<DoneMessage>(this.layout.doneFile(container, seq));
+  }
+
+  /** True once `seq` has a done message. */
+  hasDone(container: string, seq: number): boolean {
+    return fs.existsSync(this.layout.doneFile(container, seq));
+  }
+
+  /** Resolves once `seq` has a done message, however long that takes. */
+  async ended(container: string, seq: number): Promise<DoneMessage | undefined> {
+    await this.waiter.anyOf([this.layout.doneFile(container, seq)]);
+    return this.readDone(container, seq);
+  }
+
+  /** Resolves with whichever ends first: a container's done message or its ready file. */
+  async readyOrEnded(container: string, seq: number): Promise<'ready' | 'ended'> {
+    const ready = this.layout.readyFile(container);
+    const hit = await this.waiter.anyOf([ready, this.layout.doneFile(container, seq)]);
+    return hit === ready ? 'ready' : 'ended';
+  }
+
+  /** Waits for a done message; a wrapper whose beat goes stale is reported as dead. */
+  async waitDone(container: string, seq: number): Promise<DoneWait> {
+    const { layout, waiter, clock } = this;
+    const { heartbeatMs, staleMs } = this.settings;
+    const file = layout.doneFile(container, seq);
+    const name = basename(file);
+    let cancel: (() => void) | undefined;
+    const died = new Promise<DoneWait>((resolve) => {
+      cancel = this.timers.every(Math.max(10, heartbeatMs), () => {
+        const now = clock.now();
+        const age = ageMs(layout.beatFile(container), now);
+        if (age !== undefined && age > staleMs && !fs.existsSync(file)) {
+          const t = new Date(now).toISOString();
+          resolve({ done: { seq, exitCode: 255, reason: 'Failed', message: `container ${container} died (no heartbeat for ${Math.round(age)} ms)`, startedAt: t, finishedAt: t }, died: true });
+        }
+      });
+    });
+    const done = waiter.until([layout.containerDir(container)], (n) => n === name, () => readJson<DoneMessage>(file)).then((d) => ({ done: d, died: false }));
+    try {
+      return await Promise.race([done, died]);
+    } finally {
+      cancel?.();
+    }
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * One plan task: the pipeline task's params and `when` in the pipeline
+ * scope, the Task's params, workspaces and scope, its volumes and mounts,
+ * and its steps and sidecars through `compileContainer`.
+ */
+import {
+  TEKTON_RESULTS_DIR, type ParamValue, type PlanResultDecl, type PlanStep, type PlanTask, type PlanWhen, dnsLabel, podLayout, shortHash, stepReadsStepResults,
+} from '@pipod/plan';
+import { type DocSink, type Sink, viaField } from '../errors.ts';
+import type { ContainerSpec, PipelineSpec, PipelineTaskSpec, SidecarSpecOverride, TaskRunSpecs, TaskSpec } from '../model.ts';
+import type { BuildOptions } from '../options.ts';
+import type { Raw } from '../read.ts';
+import { withRunSidecars, withSidecarSpecs } from '../sidecars.ts';
+import { type ContainerPlace, type Names, type PodContainers, compileContainer, planSidecar } from './container.ts';
+import { type Identity, type WsBinding, taskParams, taskWorkspaces, uuidFrom } from './inputs.ts';
+import { type Scope, type TaskWs, subst, taskScopes } from './scope.ts';
+import { type Resolved, type Root, list } from './types.ts';
+
+/** Tekton's shared scratch directory of a task's steps. */
+const WORKSPACE_DIR = '/workspace';
+
+/** What every task of the run shares. */
+export interface RunContext {
+  readonly sink: Sink;
+  readonly options: BuildOptions;
+  readonly pd: DocSink;
+  readonly rd: DocSink;
+  readonly root: Root;
+  readonly pipeline: PipelineSpec;
+  readonly identity: Identity;
+  readonly pparams: ReadonlyMap<string, ParamValue>;
+  readonly pipelineContext: ReadonlyMap<string, ParamValue>;
+  readonly pipelineScopeFor: (pt?: PipelineTaskSpec) => Scope;
+  readonly byName: ReadonlyMap<string, Resolved>;
+  readonly pws: ReadonlyMap<string, unknown>;
+  readonly wsBind: ReadonlyMap<string, WsBinding>;
+  /** Pipeline workspaces some task mounts (only those become pod volumes). */
+  readonly usedWorkspaces: Set<string>;
+  readonly volumes: Raw[];
+  readonly pod: PodContainers;
+  readonly ids: Names;
+  readonly addedSidecars: ReadonlyMap<string, readonly ContainerSpec[]>;
+  readonly sidecarGraceMs: number;
+  /** The plan task names a pipeline task's dependencies stand for. */
+  readonly dependsOn: (pt: PipelineTaskSpec) => string[];
+}
+
+/** One matrix combination of a pipeline task. */
+export interface Instance {
+  readonly name: string;
+  readonly combo: ReadonlyMap<string, string>;
+}
+
+/** Compiles one pipeline task (or one matrix instance of it); undefined when its Task could not be resolved. */
+export function compileTask(ctx: RunContext, r: Resolved, inst?: Instance): PlanTask | undefined {
+  const { pd, rd, root, pipeline } = ctx;
+  const run = root.run;
+  const { pt } = r;
+  const trs = run?.taskRunSpecs.find((x) => x.pipelineTaskName === pt.name);
+  const spec = r.spec
+    ? withTaskComputeResources(rd, withStepSpecs(rd, withSidecarSpecs(rd, withRunSidecars(r.spec, ctx.addedSidecars.get(pt.name) ?? []), trs?.sidecarSpecs ?? [], pt.name), trs?.stepSpecs ?? [], pt.name), trs)
+    : undefined;
+  const name = inst?.name ?? pt.name;
+  const id = ctx.ids.take([name]);
+  // pipeline-scope substitution of what the pipeline task says
+  const pipelineScope = ctx.pipelineScopeFor(pt);
+  const given = new Map<string, ParamValue>();
+  const givenPath = new Map<string, string>();
+  for (const p of pt.params) {
+    if (p.value === undefined) continue;
+    given.set(p.name, subst.value(pd, pipelineScope, p.value, viaField(p.path, 'value')));
+    givenPath.set(p.name, viaField(p.path, 'value'));
+  }
+  for (const [k, v] of inst?.combo ?? []) {
+    given.set(k, v);
+    givenPath.set(k, viaField(pt.path, 'matrix'));
+  }
+  const when: PlanWhen[] = pt.when.map((w) => ({
+    input: subst.text(pd, pipelineScope, w.input, viaField(w.path, 'input')),
+    operator: w.operator,
+    values: subst.args(pd, pipelineScope, w.values, viaField(w.path, 'values')),
+  }));
+  if (!spec) return undefined;
+  const td = ctx.sink.at(spec.source);
+  const resolved: Resolved = { ...r, spec };
+  const tparams = taskParams(pd, resolved, given, givenPath, ctx.byName, root.synthesized === true);
+  const tws = taskWorkspaces(pd, resolved, pipelineScope, ctx.pws, ctx.wsBind, ctx.usedWorkspaces);
+
+  // task scope
+  const { runName, namespace, uid } = ctx.identity;
+  const taskRunName = root.taskRunName ?? `${runName}-${name}`;
+  const context = new Map<string, ParamValue>([
+    ...ctx.pipelineContext,
+    ['context.taskRun.name', taskRunName], ['context.taskRun.namespace', namespace],
+    ['context.taskRun.uid', uuidFrom(shortHash(`${uid}/${taskRunName}`, 32))],
+    // Tekton names an embedded taskSpec after its TaskRun (the TaskRun's metadata stands in for the Task's).
+    ['context.task.name', r.embedded ? taskRunName : r.taskName], ['context.pipelineTask.retries', String(pt.retries)],
+  ]);
+  const taskParamNames = spec.params.map((p) => p.name);
+  const propagatedSpecs = r.embedded ? pipeline.params.filter((p) => !taskParamNames.includes(p.name)) : [];
+  const scopes = taskScopes({
+    id, params: tparams, paramSpecs: spec.params,
+    propagated: new Map([...ctx.pparams].filter(([k]) => propagatedSpecs.some((p) => p.name === k))), propagatedSpecs,
+    context, workspaces: tws, results: spec.results, stepNames: spec.steps.map((s) => s.name),
+  });
+
+  const volNames = taskVolumes(ctx, td, spec, id, scopes.forStep());
+  const mounts = taskMounts(td, spec, id, tws, volNames, scopes.forStep);
+  const place = (c: ContainerSpec): ContainerPlace => ({ d: td, scope: scopes.forStep(c), nameParts: [id, c.name], task: name, owner: `pipeline task "${pt.name}"`, mounts });
+
+  const steps: PlanStep[] = spec.steps.map((s) => {
+    const c = compileContainer(ctx.pod, ctx.options, s, place(s));
+    const step: PlanStep = {
+      name: s.name, container: c.name, image: c.image, command: c.command, args: c.args, ...(c.script !== undefined ? { script: c.script } : {}),
+      env: c.env, ...(c.workingDir !== undefined ? { workingDir: c.workingDir } : {}), onError: s.onError ?? 'stopAndFail',
+      ...(s.timeoutMs !== undefined && s.timeoutMs > 0 ? { timeoutMs: s.timeoutMs } : {}),
+      results: s.results.map((x): PlanResultDecl => ({ name: x.name, type: x.type })),
+      ...(s.when !== undefined && s.when.length > 0 ? {
+        when: s.when.map((w): PlanWhen => ({
+          input: subst.text(td, scopes.forStep(s), w.input, viaField(w.path, 'input')), operator: w.operator,
+          values: subst.args(td, scopes.forStep(s), w.values, viaField(w.path, 'values')),
+        })),
+      } : {}),
+    };
+    return stepReadsStepResults(step) ? { ...step, readsStepResults: true } : step;
+  });
+  const sidecars = spec.sidecars.map((s) => {
+    const c = compileContainer(ctx.pod, ctx.options, s, place(s));
+    if (s.ports !== undefined) ctx.pod.sidecarPorts.push({ d: ctx.sink.at(s.path.startsWith('spec.taskRunSpecs') || s.path.startsWith('metadata.annotations') ? run?.source ?? spec.source : spec.source), task: name, phase: pt.isFinally ? 'finally' : 'dag', sidecar: s.name, container: c.name, path: s.path, ports: s.ports });
+    return planSidecar(s, c, ctx.sidecarGraceMs);
+  });
+  const planParams: Record<string, ParamValue> = {};
+  for (const [k, v] of tparams) planParams[k] = v;
+  return {
+    name, id, ...(pt.displayName !== undefined ? { displayName: pt.displayName } : spec.displayName !== undefined ? { displayName: spec.displayName } : {}),
+    ...(pt.taskRef ? { taskRef: pt.taskRef.name } : {}),
+    dependsOn: ctx.dependsOn(pt), when, ...(pt.finallyOf !== undefined ? { finallyOf: pt.finallyOf } : {}), retries: pt.retries,
+    ...(pt.timeoutMs !== undefined && pt.timeoutMs > 0 ? { timeoutMs: pt.timeoutMs } : {}),
+    onError: pt.onError, params: planParams,
+    results: spec.results.map((x) => ({ name: x.name, type: x.type })), steps, sidecars,
+  };
+}
+
+/** The task's volumes, renamed per task so two tasks' volumes never collide; returns the renames. */
+function taskVolumes(ctx: RunContext, td: DocSink, spec: TaskSpec, id: string, scope: Scope): Map<string, string> {
+  const volNames = new Map<string, string>();
+  for (const v of spec.volumes) {
+    const name = dnsLabel([id, v.name]);
+    volNames.set(v.name, name);
+    const sv = subst.raw(td, scope, v.raw, v.path) as Record<string, unknown>;
+    ctx.volumes.push({ ...sv, name });
+  }
+  return volNames;
+}
+
+/** The mounts of each container of a task: the pipod volume, its results, its workspaces, its volumes. */
+function taskMounts(td: DocSink, spec: TaskSpec, id: string, tws: ReadonlyMap<string, TaskWs>, volNames: ReadonlyMap<string, string>, scopeOf: (c: ContainerSpec) => Scope): (c: ContainerSpec) => Raw[] {
+  // A workspace that some step or sidecar names is isolated: only those containers mount it.
+  const isolated = new Set<string>();
+  for (const c of [...spec.steps, ...spec.sidecars]) {
+    for (const w of c.workspaces ?? []) {
+      if (!tws.has(w.name)) td.error(viaField(w.path, 'name'), `undeclared workspace "${w.name}" (the task declares ${list([...tws.keys()])})`);
+      isolated.add(w.name);
+    }
+  }
+  return (step) => {
+    const mounts: Raw[] = [{ name: 'pipod', mountPath: podLayout.root }];
+    if (step.kind === 'step') mounts.push({ name: 'pipod', mountPath: TEKTON_RESULTS_DIR, subPath: podLayout.taskResultsSubPath(id) });
+    for (const [n, w] of tws) {
+      if (!w.bound || w.volume === undefined) continue;
+      const own = step.workspaces?.find((x) => x.name === n);
+      if (isolated.has(n) && !own) continue;
+      mounts.push({ name: w.volume, mountPath: own?.mountPath ?? w.mountPath, ...(w.subPath !== undefined ? { subPath: w.subPath } : {}), ...(w.readOnly ? { readOnly: true } : {}) });
+    }
+    for (const m of step.volumeMounts) {
+      const vn = volNames.get(m.name);
+      if (vn === undefined) { td.error(viaField(m.path, 'name'), `volume "${m.name}" is not declared in the task's volumes`); continue; }
+      mounts.push({ ...subst.raw(td, scopeOf(step), m.raw, m.path) as Record<string, unknown>, name: vn });
+    }
+    // Tekton gives the steps of a task a shared /workspace; here each step is
+    // its own container, so the task's directory of the pipod volume stands in.
+    if (step.kind === 'step' && !mounts.some((m) => m['mountPath'] === WORKSPACE_DIR)) {
+      mounts.splice(2, 0, { name: 'pipod', mountPath: WORKSPACE_DIR, subPath: `run/tasks/${id}/workspace` });
+    }
+    const seen = new Set<string>();
+    for (const m of mounts) {
+      const mp = String(m['mountPath']).replace(/\/+$/, '');
+      if (seen.has(mp)) td.error(step.path, `two mounts at ${mp} in ${step.kind} "${step.name}" (workspaces, volumeMounts and ${TEKTON_RESULTS_DIR} must not overlap)`);
+      seen.add(mp);
+    }
+    return mounts;
+  };
+}
+
+/**
+ * Task-level `computeResources` (taskRunSpecs or a TaskRun): Tekton splits the
+ * requests evenly over the steps because its pod sums them; steps run one at a
+ * time and pipod requests the peak, so each step gets the whole task-level
+ * requests and limits and the task demands exactly what was asked.
+ */
+function withTaskComputeResources(d: DocSink, spec: TaskSpec, trs: TaskRunSpecs | undefined): TaskSpec {
+  const cr = trs?.computeResources;
+  if (cr === undefined) return spec;
+  if (trs !== undefined && trs.stepSpecs.length > 0) {
+    d.error(viaField(trs.path, 'computeResources'), 'set either task-level computeResources or stepSpecs, not both (as Tekton)');
+    return spec;
+  }
+  return { ...spec, steps: spec.steps.map((s) => ({ ...s, computeResources: cr })) };
+}
+
+/** `taskRunSpecs[].stepSpecs`: each names a step of the task and replaces its computeResources, as Tekton does. */
+function withStepSpecs(d: DocSink, spec: TaskSpec, overrides: readonly SidecarSpecOverride[], task: string): TaskSpec {
+  if (overrides.length === 0) return spec;
+  const steps = [...spec.steps];
+  for (const o of overrides) {
+    const i = steps.findIndex((s) => s.name === o.name);
+    const s = steps[i];
+    if (s === undefined) {
+      d.error(viaField(o.path, 'name'), `task "${task}" has no step "${o.name}"`);
+      continue;
+    }
+    const { computeResources: _old, ...rest } = s;
+    steps[i] = { ...rest, ...(o.computeResources ? { computeResources: o.computeResources } : {}) };
+  }
+  return { ...spec, steps };
+}
