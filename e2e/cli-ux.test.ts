@@ -4,15 +4,14 @@
  * exit codes and the order of live output in a pipe. Runs are recorded in a
  * run store of this test's own (XDG_STATE_HOME).
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureImages, podman, podsNamed } from './helpers.ts';
 
 const CLI = join(ROOT, 'packages/cli/bin/pipod.mjs');
-const RUN_ROOT = '/var/lib/pipod/runs';
 const state = mkdtempSync(join(tmpdir(), 'pipod-e2e-state-'));
 
 interface Result {
@@ -22,9 +21,9 @@ interface Result {
 }
 
 /** Runs the CLI with this test's run store; `input` goes to stdin. */
-function pipod(args: readonly string[], input?: string): Promise<Result> {
+function pipod(args: readonly string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const p = spawn('node', [CLI, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: state, NO_COLOR: '1' } });
+    const p = spawn('node', [CLI, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: state, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -119,22 +118,32 @@ describe('runs and inputs', () => {
     expect((JSON.parse(r.stdout) as ReportJson).results).toEqual({ greeting: 'hello, stdin' });
   });
 
-  it('a kept run survives the next run, whoever starts it', async () => {
-    const kept = await pipod(['run', '-f', 'examples/hello.yaml', '--name', 'e2e-ux-keep', '--keep', '-o', 'json']);
+  it('a kept run survives the next run, whose sweep still removes a dead run', async () => {
+    // A run root of this test's own: pipod processes of other checkouts on this host sweep the shared one by their own rules.
+    const runRoot = mkdtempSync(join(tmpdir(), 'pipod-e2e-runs-'));
+    const env = { PIPOD_RUN_ROOT: runRoot };
+    const kept = await pipod(['run', '-f', 'examples/hello.yaml', '--name', 'e2e-ux-keep', '--keep', '-o', 'json'], undefined, env);
     expect(kept.code).toBe(0);
     const id = (JSON.parse(kept.stdout) as ReportJson).run.id;
     try {
       expect(podsNamed(id)).toEqual([id]);
-      const next = await pipod(['run', '-f', 'examples/hello.yaml', '--name', 'e2e-ux-after-keep', '-o', 'json']);
+      expect(existsSync(join(runRoot, id, 'kept'))).toBe(true);
+      // A run left behind by a pipod process that died (not kept): the next run removes it.
+      const dead = join(runRoot, 'e2e-ux-dead-000000');
+      mkdirSync(dead);
+      writeFileSync(join(dead, 'owner.pid'), String(spawnSync('true').pid));
+      const next = await pipod(['run', '-f', 'examples/hello.yaml', '--name', 'e2e-ux-after-keep', '-o', 'json'], undefined, env);
       expect(next.code).toBe(0);
       expect(next.stderr).not.toContain(`removing ${id}`);
+      expect(next.stderr).toContain('removing e2e-ux-dead-000000');
+      expect(existsSync(dead)).toBe(false);
       expect(podsNamed(id)).toEqual([id]);
-      expect(existsSync(join(RUN_ROOT, id))).toBe(true);
+      expect(existsSync(join(runRoot, id))).toBe(true);
       const list = JSON.parse((await pipod(['list', '-o', 'json', '-n', '0'])).stdout) as { id: string; keep: boolean }[];
       expect(list.find((r) => r.id === id)?.keep).toBe(true);
     } finally {
       podman('pod', 'rm', '-f', '-t', '0', id);
-      rmSync(join(RUN_ROOT, id), { recursive: true, force: true });
+      rmSync(runRoot, { recursive: true, force: true });
     }
   });
 
