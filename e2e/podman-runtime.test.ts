@@ -82,7 +82,7 @@ describe('PodmanRuntime', () => {
     // The step wrote /tekton/results/out: the subPath mount reached run/tasks/t1/results.
     expect(s.tasks.t1?.results).toEqual({ out: 'solo' });
     expect(events.map((e) => e.type)).toEqual(['run.started', 'task.started', 'task.finished', 'run.finished']);
-    expect(logs).toContainEqual({ container: 'step-t1-a', task: 't1', step: 'a', stream: 'stdout', text: 'hello from solo' });
+    expect(logs).toContainEqual(expect.objectContaining({ container: 'step-t1-a', task: 't1', step: 'a', stream: 'stdout', text: 'hello from solo' }));
     expect(podsNamed(h.podName)).toEqual([]);
     expect(containersNamed(h.podName)).toEqual([]);
     expect(existsSync(join(runRoot, h.podName))).toBe(false);

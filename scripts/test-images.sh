@@ -3,6 +3,7 @@
 #   localhost/pipod-test/debian:bookworm  debootstrap --variant=minbase (tarball cached by release)
 #   localhost/pipod-test/busybox:latest   busybox-static only: no libc, no Node
 #   localhost/pipod-test/postgres:15      the debian image + Debian's postgresql-15 (apt, host network), committed
+#   localhost/pipod-test/git:bookworm     the debian image + git and make (examples/clone-build-test.yaml)
 # Usage: scripts/test-images.sh [--force]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -85,6 +86,27 @@ postgres_image() {
   echo "image $name: built from $base with Debian's postgresql-15"
 }
 
+# git and make on top of the debian image, the same way: examples/clone-build-test.yaml clones, builds and tests with them.
+git_image() {
+  local name="localhost/pipod-test/git:$release" base="localhost/pipod-test/debian:$release" c
+  if [[ $force == 0 ]] && have "$name"; then echo "image $name: present"; return; fi
+  c="pipod-build-git-$$"
+  podman rm -f "$c" >/dev/null 2>&1 || true
+  podman run --name "$c" --network host "$base" sh -c '
+    set -e
+    printf "Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n" "$0" "$1" >/etc/apt/sources.list.d/pipod.sources
+    rm -f /etc/apt/sources.list
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends git make
+    rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+  ' "$(mirror)" "$release" >"$cache/git-build.log" 2>&1 || {
+    tail -n 20 "$cache/git-build.log" >&2; podman rm -f "$c" >/dev/null; exit 1; }
+  podman commit -q --change "$PATH_ENV" "$c" "$name" >/dev/null
+  podman rm -f "$c" >/dev/null
+  echo "image $name: built from $base with git and make"
+}
+
 debian_image
 busybox_image
 postgres_image
+git_image

@@ -57,10 +57,10 @@ describe('pipod build', () => {
     expect(pod.spec.volumes).toContainEqual({ name: 'ws-scratch', hostPath: { path: '/data', type: 'DirectoryOrCreate' } });
   }, 60_000);
 
-  it('fails with every error and exit 1 on invalid input', () => {
+  it('fails with every error and exit 2 (invalid input) on invalid input', () => {
     const f = file('bad.yaml', 'apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps: [{name: S, image: busybox, script: echo, oops: 1}]\n');
     const r = pipod('build', '-f', f);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.err).toContain('Task/t: spec.steps[0].oops: unknown field\n');
     expect(r.err).toContain('Task/t: spec.steps[0].name: invalid name "S"');
@@ -69,17 +69,17 @@ describe('pipod build', () => {
 });
 
 describe('pipod validate', () => {
-  it('prints one error per line and exits 1', () => {
+  it('prints one error per line and exits 2', () => {
     const f = file('cycle.yaml', 'apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  tasks:\n    - {name: a, runAfter: [b], taskSpec: {steps: [{name: s, image: x, script: echo}]}}\n    - {name: b, runAfter: [a], taskSpec: {steps: [{name: s, image: x, script: echo}]}}\n');
     const r = pipod('validate', '-f', f);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.out).toBe('Pipeline/p: spec.tasks: dependency cycle: a -> b -> a\n');
   }, 60_000);
 
   it('prints JSON with -o json', () => {
     const f = file('unknown.yaml', 'apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  tasks:\n    - {name: a, taskRef: {name: missing}}\n');
     const r = pipod('validate', '-f', f, '-o', 'json');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(JSON.parse(r.out)).toEqual({
       valid: false,
       errors: [{ source: 'Pipeline/p', path: 'spec.tasks[0].taskRef.name', message: 'unknown task "missing": no Task of that name among the documents given' }],
@@ -96,7 +96,7 @@ describe('pipod validate', () => {
     const onlyTwo = mkdtempSync(join(dir, 'two-'));
     docs.slice(1).forEach((text, i) => writeFileSync(join(onlyTwo, `doc${i}.yaml`), text));
     const r = pipod('validate', '-f', onlyTwo);
-    expect([r.code, r.out]).toEqual([1, 'Pipeline/results: spec.tasks[0].taskRef.name: unknown task "produce": no Task of that name among the documents given\n']);
+    expect([r.code, r.out]).toEqual([2, 'Pipeline/results: spec.tasks[0].taskRef.name: unknown task "produce": no Task of that name among the documents given\n']);
   }, 60_000);
 
   it('exits 0 for valid input', () => {
@@ -110,7 +110,7 @@ describe('pipod validate', () => {
     expect(missing.err).toBe(`pipod: cannot read ${join(dir, 'nope.yaml')}: no such file\n`);
     const f = file('syntax.yaml', 'kind: Task\n  bad: [\n');
     const r = pipod('validate', '-f', f);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.out).toMatch(/^(.*syntax\.yaml: YAML syntax error at line \d+, column \d+: .+\n)+$/);
   }, 60_000);
 });

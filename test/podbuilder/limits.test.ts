@@ -134,18 +134,18 @@ describe('the crash inputs through the CLI', () => {
     ['nested lists', nested, nestedLine],
     ['an alias bomb', bomb, bombLine],
     ['a bad quantity', quantity, quantityLine],
-  ])('%s: validate and build exit 1 with the one reason', async (_name, f, line) => {
-    expect(await run(['validate', '-f', f])).toEqual({ code: 1, out: line, err: '' });
-    expect(await run(['build', '-f', f])).toEqual({ code: 1, out: '', err: `${line}pipod: 1 error; nothing built\n` });
+  ])('%s: validate and build exit 2 with the one reason', async (_name, f, line) => {
+    expect(await run(['validate', '-f', f])).toEqual({ code: 2, out: line, err: '' });
+    expect(await run(['build', '-f', f])).toEqual({ code: 2, out: '', err: `${line}pipod: 1 error; nothing built\n` });
   }, 60_000);
 
   it('/dev/zero as a file and as stdin: reading stops at 4 MiB', async () => {
     const limit = 'input limit exceeded: the file is larger than 4 MiB';
-    expect(await run(['build', '-f', '/dev/zero'])).toEqual({ code: 1, out: '', err: `pipod: /dev/zero: ${limit}\n` });
+    expect(await run(['build', '-f', '/dev/zero'])).toEqual({ code: 2, out: '', err: `pipod: /dev/zero: ${limit}\n` });
     const zero = openSync('/dev/zero', 'r');
     try {
       // `-f=-`: yargs takes a lone `-f -` for a stray positional argument.
-      expect(await run(['validate', '-f=-'], zero)).toEqual({ code: 1, out: '', err: `pipod: <stdin>: ${limit}\n` });
+      expect(await run(['validate', '-f=-'], zero)).toEqual({ code: 2, out: '', err: `pipod: <stdin>: ${limit}\n` });
     } finally {
       closeSync(zero);
     }
@@ -157,7 +157,7 @@ describe('the crash inputs through the CLI', () => {
     const writer = spawn('sh', ['-c', `exec yes 'a: b' > '${fifo}'`], { stdio: 'ignore' });
     try {
       const r = await run(['build', '-f', fifo]);
-      expect(r).toEqual({ code: 1, out: '', err: `pipod: ${fifo}: input limit exceeded: the file is larger than 4 MiB\n` });
+      expect(r).toEqual({ code: 2, out: '', err: `pipod: ${fifo}: input limit exceeded: the file is larger than 4 MiB\n` });
     } finally {
       writer.kill();
     }
@@ -166,6 +166,6 @@ describe('the crash inputs through the CLI', () => {
   it('files over 8 MiB together: reading stops there', async () => {
     const big = (n: number): string => file(`big${n}.yaml`, `# ${'a'.repeat(3 * MiB)}\n`);
     const files = [big(1), big(2), big(3)];
-    expect(await run(['validate', ...files.flatMap((f) => ['-f', f])])).toEqual({ code: 1, out: '', err: `pipod: ${files[2]}: input limit exceeded: the files are larger than 8 MiB together\n` });
+    expect(await run(['validate', ...files.flatMap((f) => ['-f', f])])).toEqual({ code: 2, out: '', err: `pipod: ${files[2]}: input limit exceeded: the files are larger than 8 MiB together\n` });
   }, 60_000);
 });

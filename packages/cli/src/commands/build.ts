@@ -5,8 +5,9 @@ import type { Argv, CommandModule } from 'yargs';
 import { PipodError } from '@pipod/plan';
 import { withImageConfigs } from '../images.ts';
 import {
-  type BuildOptions, type SourceFile, type WorkspaceOverride, INPUT_LIMITS, build, formatError, formatResourceExplanation, limitMessage, parseWorkspaceArg, toJson, toYaml,
+  type BuildOptions, type SourceFile, type WorkspaceOverride, INPUT_LIMITS, build, formatError, formatResourceExplanation, limitMessage, loadDocuments, parseWorkspaceArg, toJson, toYaml,
 } from '@pipod/podbuilder';
+import { EXIT_CODES_HELP } from '../exit-codes.ts';
 
 /** Options shared by `build` and `validate`. */
 export interface SourceArgs {
@@ -19,12 +20,14 @@ export interface SourceArgs {
   readonly 'runtime-image'?: string;
   readonly 'resolve-images': boolean;
   readonly 'pod-resources': 'containers' | 'pod';
+  readonly pipeline?: string;
 }
 
 /** Declares the options shared by `build` and `validate`. */
 export function sourceOptions<T>(y: Argv<T>): Argv<T & SourceArgs> {
   return y
-    .option('filename', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'Tekton YAML file or directory (repeatable; - reads stdin)' })
+    .option('filename', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'Tekton YAML file or directory of them (repeatable; - reads stdin)' })
+    .option('pipeline', { type: 'string', describe: 'the Pipeline to start, by name, when the files hold several (and no PipelineRun)' })
     .option('param', { alias: 'p', type: 'string', array: true, describe: 'pipeline param override name=value (arrays: a,b or JSON)' })
     .option('workspace', { alias: 'w', type: 'string', array: true, describe: 'workspace binding name=emptyDir | name=hostPath=DIR | name=pvc=CLAIM | name=configMap=NAME | name=secret=NAME' })
     .option('image-map', { type: 'string', array: true, describe: 'rewrite images by prefix FROM=TO' })
@@ -42,7 +45,7 @@ export function sourceOptions<T>(y: Argv<T>): Argv<T & SourceArgs> {
  * clean PipodError too.
  */
 export async function readSources(files: readonly string[]): Promise<SourceFile[]> {
-  const paths = files.flatMap((f) => (f !== '-' && isDirectory(f) ? readdirSync(f).filter((n) => /\.(ya?ml|json)$/.test(n)).sort().map((n) => join(f, n)) : [f]));
+  const paths = files.flatMap((f) => (f !== '-' && isDirectory(f) ? yamlFilesOf(f) : [f]));
   const out: SourceFile[] = [];
   let total = 0;
   for (const f of paths) {
@@ -82,6 +85,12 @@ async function readCapped(f: string, cap: number): Promise<Read> {
   return { kind: 'read', data: Buffer.concat(chunks) };
 }
 
+function yamlFilesOf(dir: string): string[] {
+  const found = readdirSync(dir).filter((n) => /\.(ya?ml|json)$/.test(n)).sort().map((n) => join(dir, n));
+  if (found.length === 0) throw new PipodError('IO', `${dir} is a directory without *.yaml, *.yml or *.json files`);
+  return found;
+}
+
 function isDirectory(f: string): boolean {
   try {
     return statSync(f).isDirectory();
@@ -98,9 +107,27 @@ function splitPair(s: string, what: string): [string, string] {
 
 /** Reads the sources and options; looks up image entrypoints first unless told not to. */
 export async function prepare(a: SourceArgs): Promise<{ sources: SourceFile[]; options: BuildOptions }> {
-  const sources = await readSources(a.filename);
+  const read = await readSources(a.filename);
+  const sources = a.pipeline !== undefined ? withPipelineRun(read, a.pipeline) : read;
   const options = buildOptions(a);
   return { sources, options: a['resolve-images'] ? await withImageConfigs(sources, options) : options };
+}
+
+/**
+ * The sources plus a PipelineRun of the named Pipeline, so a file of several
+ * Pipelines can start any one of them; an unknown name, or a file that already
+ * says what to run, is a usage error.
+ */
+export function withPipelineRun(sources: readonly SourceFile[], name: string): SourceFile[] {
+  const { documents } = loadDocuments(sources);
+  const pipelines = documents.filter((d) => d.kind === 'Pipeline').map((d) => d.name);
+  if (!pipelines.includes(name)) {
+    throw new PipodError('USAGE', `--pipeline ${name}: no Pipeline of that name in the files${pipelines.length > 0 ? ` (found ${pipelines.join(', ')})` : ''}`);
+  }
+  const run = documents.find((d) => d.kind === 'PipelineRun' || d.kind === 'TaskRun');
+  if (run !== undefined) throw new PipodError('USAGE', `--pipeline ${name}: the files already hold ${run.source}, which says what to run; drop one of the two`);
+  const doc = { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name: `${name}-run` }, spec: { pipelineRef: { name } } };
+  return [...sources, { name: '--pipeline', text: JSON.stringify(doc) }];
 }
 
 /** Turns the shared options into BuildOptions. */
@@ -143,7 +170,11 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
   builder: (y) => sourceOptions(y)
     .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, default: 'yaml' as const, describe: 'output format' })
     .option('plan', { type: 'boolean', default: false, describe: 'print the ExecutionPlan instead of the Pod' })
-    .option('explain-resources', { type: 'boolean', default: false, describe: 'print how the pod\'s requests were reached (which tasks overlap at the peak) instead of the Pod' }) as unknown as Argv<BuildArgs>,
+    .option('explain-resources', { type: 'boolean', default: false, describe: 'print how the pod\'s requests were reached (which tasks overlap at the peak) instead of the Pod' })
+    .example('$0 build -f examples/hello.yaml', 'the Pod as YAML')
+    .example('$0 build -f pipelines/ --pipeline release --plan -o json', 'the ExecutionPlan of the Pipeline named release, from a directory of YAML files')
+    .example('cat pipeline.yaml | $0 build -f - --explain-resources', 'how the pod\'s requests were reached, from stdin')
+    .epilog(EXIT_CODES_HELP) as unknown as Argv<BuildArgs>,
   handler: async (a) => {
     const { sources, options } = await prepare(a);
     const r = build(sources, options);

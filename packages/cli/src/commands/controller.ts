@@ -25,7 +25,9 @@ export const controllerCommand: CommandModule<object, ControllerArgs> = {
       .option('metrics-port', { type: 'number', default: 9090, describe: 'port of the /metrics endpoint (0: off)' })
       .option('runtime-image', { type: 'string', describe: 'image carrying node and the pipod entrypoint' })
       .option('leader-elect', { type: 'boolean', default: true, describe: 'hold a Lease so only one replica reconciles' })
-      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'debug logs' }) as unknown as Argv<ControllerArgs>,
+      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'debug logs' })
+      .example('$0 controller', 'reconcile runs in every namespace, with the current kubeconfig (development)')
+      .example('$0 controller --watch-namespace ci --metrics-port 0', 'only namespace ci, no /metrics endpoint') as unknown as Argv<ControllerArgs>,
   handler: async (args) => {
     let kube: Kube;
     try {

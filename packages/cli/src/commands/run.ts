@@ -1,17 +1,24 @@
 /**
  * `pipod run`: build the Pod for Tekton YAML and run it (podman on this host,
- * or a Kubernetes cluster), streaming progress and ending with the summary.
- * Exit code 0 exactly when the pipeline succeeded.
+ * or a Kubernetes cluster), streaming progress and ending with the summary;
+ * the run is recorded in the local run store for `pipod logs`/`describe`.
+ * Exit code 0 exactly when the pipeline succeeded (see exit-codes.ts).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
-import { PLAN_ENV_PREFIX, PipodError, type ExecutionPlan, type RunSummary } from '@pipod/plan';
+import { PLAN_ENV_PREFIX, PipodError, type ExecutionPlan, type RunEvent, type RunSummary } from '@pipod/plan';
 import { DEADLINE_MARGIN_S, build, encodePlan, formatError, parseDuration } from '@pipod/podbuilder';
 import { type SourceArgs, prepare, sourceOptions } from './build.ts';
+import { RUNTIMES, createRuntime, staleRuntimeImageWarning, type KubePod, type LogLine, type RunPhase } from '../runtime/index.ts';
+import { EXIT, EXIT_CODES_HELP } from '../exit-codes.ts';
+import { LiveRenderer, isEventDebris } from '../render/live.ts';
+import { TailCollector, buildReport } from '../render/report.ts';
+import { summaryText } from '../render/summary.ts';
+import { colorFor, isLive } from '../render/terminal.ts';
+import { RunStore, type RunWriter } from '../runstore/store.ts';
 import { preflight } from '../doctor/index.ts';
-import { RUNTIMES, createRuntime, progressLine, staleRuntimeImageWarning, summaryText, type KubePod, type LogLine } from '../runtime/index.ts';
 
 interface RunArgs extends SourceArgs {
   readonly runtime: (typeof RUNTIMES)[number];
@@ -62,6 +69,11 @@ function checkoutBundle(): string | undefined {
   return [join(here, '../../entrypoint/dist/entrypoint.js'), join(here, '../../../entrypoint/dist/entrypoint.js')].find((p) => existsSync(p));
 }
 
+/** What the live status line says in each phase before tasks run. */
+const PHASES: Readonly<Record<RunPhase, string>> = {
+  preparing: 'checking images', creating: 'creating the pod', starting: 'waiting for the pod to start', running: 'waiting for tasks', cleaning: 'cleaning up',
+};
+
 /** The `run` command. */
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
@@ -70,10 +82,16 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .option('runtime', { choices: RUNTIMES, default: 'podman' as const, describe: 'where the pod runs' })
     .option('timeout', { type: 'string', describe: 'pipeline timeout (Go duration, e.g. 10m, 1h30m; 0 = none), overrides the run\'s' })
     .option('start-timeout', { type: 'string', describe: 'kubernetes runtime: how long the pod may wait to start (scheduling, image pulls) before the run fails; default 5m' })
-    .option('logs', { type: 'boolean', default: false, describe: 'stream step output, prefixed by task/step' })
-    .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'text progress and summary, or exactly one JSON RunSummary on stdout' })
-    .option('keep', { type: 'boolean', default: false, describe: 'leave the pod and its files in place afterwards (debugging)' })
-    .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (kubernetes runtime)' }) as unknown as Argv<RunArgs>,
+    .option('logs', { type: 'boolean', default: false, describe: 'print step output as it comes, prefixed [task/step] (stderr: [task/step]!); it is recorded either way' })
+    .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'text progress and summary, or exactly one JSON report (the RunSummary with step reasons, messages and log tails) on stdout' })
+    .option('keep', { type: 'boolean', default: false, describe: 'leave the pod and its files in place afterwards (debugging); no later run removes them' })
+    .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (kubernetes runtime)' })
+    .example('$0 run -f examples/hello.yaml -p who=you', 'run a pipeline on podman, with a param')
+    .example('$0 run -f examples/clone-build-test.yaml --logs', 'and print every step\'s output as it comes')
+    .example('cat pipeline.yaml | $0 run -f - -o json', 'from stdin; one JSON report on stdout, progress on stderr')
+    .example('$0 run -f pipelines/ --pipeline release --timeout 10m', 'one Pipeline of a directory of YAML files')
+    .example('$0 run --runtime kubernetes -n ci -f examples/hello.yaml', 'on the current kubeconfig\'s cluster')
+    .epilog(`Each run is recorded: pipod list, pipod logs RUN, pipod describe RUN read it back.\n\n${EXIT_CODES_HELP}`) as unknown as Argv<RunArgs>,
   handler: async (a) => {
     let timeoutMs: number | undefined;
     if (a.timeout !== undefined) {
@@ -86,11 +104,27 @@ export const runCommand: CommandModule<object, RunArgs> = {
       if (startTimeoutMs === undefined || startTimeoutMs <= 0) throw new PipodError('USAGE', `--start-timeout ${JSON.stringify(a['start-timeout'])}: expected a positive duration such as 30s or 5m`);
       if (a.runtime !== 'kubernetes') throw new PipodError('USAGE', '--start-timeout applies to --runtime kubernetes only (podman starts the pod before it returns)');
     }
-    const { sources, options } = await prepare(a);
-    // The run's timeouts count from here, as Tekton's count from the PipelineRun's start: pod startup is part of the budget.
-    const r = build(sources, { ...options, startTime: new Date().toISOString() });
+    // With -o json stdout carries only the report; progress goes to stderr.
+    const out = a.output === 'json' ? process.stderr : process.stdout;
+    const color = colorFor(out);
+    const live = new LiveRenderer({ out, tty: isLive(out), color, logs: a.logs });
+    const files = a.filename.map((f) => (f === '-' ? '<stdin>' : f));
+    // The first line comes at once: looking up images and building can take seconds.
+    live.line(color.dim(`pipod: running ${files.join(' ')}${a.pipeline !== undefined ? ` (pipeline ${a.pipeline})` : ''} on ${a.runtime}`));
+    live.status('reading and building');
+    let built: ReturnType<typeof build>;
+    try {
+      const { sources, options } = await prepare(a);
+      // The run's timeouts count from here, as Tekton's count from the PipelineRun's start: pod startup is part of the budget.
+      built = build(sources, { ...options, startTime: new Date().toISOString() });
+    } catch (e) {
+      live.finish();
+      throw e;
+    }
+    const r = built;
     for (const w of r.warnings) process.stderr.write(`warning: ${formatError(w)}\n`);
     if (r.kind === 'invalid') {
+      live.finish();
       for (const e of r.errors) process.stderr.write(`${formatError(e)}\n`);
       throw new PipodError('INVALID', `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}; nothing run`);
     }
@@ -104,39 +138,73 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const stale = staleRuntimeImageWarning(runtimeImage, bundle);
       if (stale !== undefined) process.stderr.write(`warning: ${stale}\n`);
     }
-    await preflight(a.runtime);
+    try {
+      await preflight(a.runtime);
+    } catch (e) {
+      live.finish();
+      throw e;
+    }
     const runtime = createRuntime(a.runtime, {
       kubernetes: {
         ...(a.kubeconfig !== undefined ? { kubeconfig: a.kubeconfig } : {}), ...(a.namespace !== undefined ? { namespace: a.namespace } : {}),
         ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
       },
     });
-    // With -o json stdout carries only the summary; progress goes to stderr.
-    const out = a.output === 'json' ? process.stderr : process.stdout;
     const pipelineMs = plan.timeouts.pipelineMs;
+    const events: RunEvent[] = [];
+    const tails = new TailCollector();
+    let messages: Record<string, string> = {};
+    let store: RunWriter | undefined;
+    live.status('starting the pod');
+    // Output is always followed so the run store has it; --logs only decides whether it is printed.
     const handle = runtime.start(
-      { pod, plan, logs: a.logs, keep: a.keep, ...(pipelineMs !== undefined && pipelineMs > 0 ? { watchdogMs: pipelineMs + DEADLINE_MARGIN_S * 1000 } : {}) },
+      { pod, plan, logs: true, keep: a.keep, ...(pipelineMs !== undefined && pipelineMs > 0 ? { watchdogMs: pipelineMs + DEADLINE_MARGIN_S * 1000 } : {}) },
       {
         onEvent: (e) => {
-          const line = progressLine(e);
-          if (line !== undefined) out.write(`${line}\n`);
+          if (e.type !== 'run.finished') events.push(e);
+          store?.event(e);
+          live.event(e);
         },
-        onLog: (l) => out.write(`${logPrefix(l)} ${l.text}\n`),
-        onNote: (m) => process.stderr.write(`pipod: ${m}\n`),
+        onLog: (l) => {
+          if (isEventDebris(l)) return;
+          tails.add(l);
+          store?.log(l);
+          live.log(l);
+        },
+        onNote: (m) => live.note(m),
+        onStepMessages: (m) => { messages = { ...m }; },
+        onPhase: (p) => live.status(PHASES[p]),
       },
     );
+    const runRef = { id: handle.podName, pipeline: plan.run.pipelineName };
+    try {
+      store = new RunStore().create({
+        id: handle.podName, pipeline: plan.run.pipelineName, runtime: a.runtime, files, startedAt: new Date().toISOString(), keep: a.keep,
+        ...(a.namespace !== undefined ? { namespace: a.namespace } : {}),
+      });
+    } catch {
+      store = undefined;
+    }
+    live.note(`run ${handle.podName}`);
     const onSignal = (): void => { void handle.cancel('graceful'); };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     let summary: RunSummary;
     try {
       summary = await handle.result;
+    } catch (e) {
+      live.finish();
+      store?.error(e instanceof Error ? e.message : String(e));
+      throw e;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    if (a.output === 'json') process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else process.stdout.write(`${summaryText(summary)}\n`);
-    process.exitCode = summary.status === 'Succeeded' ? 0 : 1;
+    live.finish();
+    const report = buildReport(summary, { events, ...tails.inputs(), messages, run: { ...runRef, ...(store !== undefined ? { dir: store.dir } : {}) } });
+    store?.finish(report);
+    if (a.output === 'json') process.stdout.write(`${JSON.stringify(report)}\n`);
+    else process.stdout.write(`${summaryText(report, { color })}\n`);
+    process.exitCode = summary.status === 'Succeeded' ? EXIT.ok : EXIT.runFailed;
   },
 };

@@ -1,7 +1,8 @@
-/** `pipod validate`: print every error with its field path; exit 1 when there are any. */
+/** `pipod validate`: print every error with its field path; exit 2 (invalid input) when there are any. */
 import type { Argv, CommandModule } from 'yargs';
 import { build, formatError } from '@pipod/podbuilder';
 import { type SourceArgs, prepare, sourceOptions } from './build.ts';
+import { EXIT, EXIT_CODES_HELP } from '../exit-codes.ts';
 
 interface ValidateArgs extends SourceArgs {
   readonly output: 'text' | 'json';
@@ -10,9 +11,12 @@ interface ValidateArgs extends SourceArgs {
 /** The `validate` command. */
 export const validateCommand: CommandModule<object, ValidateArgs> = {
   command: 'validate',
-  describe: 'print every error with its field path; non-zero exit when there are any',
+  describe: 'print every error with its field path; exit 2 when there are any',
   builder: (y) => sourceOptions(y)
-    .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'output format' }) as unknown as Argv<ValidateArgs>,
+    .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'output format' })
+    .example('$0 validate -f pipelines/', 'every error of the YAML files of a directory, with its field path')
+    .example('$0 validate -f pipeline.yaml -o json', '{valid, errors, warnings} as JSON')
+    .epilog(EXIT_CODES_HELP) as unknown as Argv<ValidateArgs>,
   handler: async (a) => {
     const { sources, options } = await prepare(a);
     const r = build(sources, options);
@@ -24,6 +28,6 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       for (const w of r.warnings) process.stderr.write(`warning: ${formatError(w)}\n`);
       if (errors.length === 0) process.stderr.write('valid\n');
     }
-    if (errors.length > 0) process.exitCode = 1;
+    if (errors.length > 0) process.exitCode = EXIT.invalid;
   },
 };

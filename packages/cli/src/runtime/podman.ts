@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +14,8 @@ import {
   INIT_CONTAINER, Layout, PipodError, RUNTIME_VOLUME, SUPERVISOR_CONTAINER, type CancelMode, type RunSummary,
 } from '@pipod/plan';
 import type { SupervisorStream } from './events.ts';
+import { parseTimedLine } from '../output/podman-logs.ts';
+import { readStepMessages } from '../runstore/step-messages.ts';
 import { toPodmanPod, uniquePodName, type ImageMap } from './podman-pod.ts';
 import { containerOwners, startRun, type RunDriver, type StartOutcome, type Verdict } from './run.ts';
 import type { LogLine, RunHandle, RunObserver, RunRequest, Runtime } from './types.ts';
@@ -105,6 +107,8 @@ export function podmanCommands(podman = 'podman'): PodmanCommands {
 
 /** File in a run's directory naming the pid of the pipod process that owns the run. */
 const OWNER_FILE = 'owner.pid';
+/** File in a run's directory that marks it kept (`--keep`): no sweep removes it. */
+const KEPT_FILE = 'kept';
 
 function alive(pid: number): boolean {
   try {
@@ -147,6 +151,8 @@ class PodmanDriver implements RunDriver {
   private readonly followers = new Set<PodmanFollower>();
   private created = false;
   private layout: Layout | undefined;
+  /** How far each container's output copy on the run volume was counted. */
+  private readonly written = new Map<string, { offset: number; lines: number; lastByte: number }>();
 
   constructor(
     private readonly podman: PodmanCommands,
@@ -226,20 +232,74 @@ class PodmanDriver implements RunDriver {
   }
 
   followSteps(onLog: (line: LogLine) => void): Promise<void> {
+    return this.stepLogs(['logs', '-f', '-t', '-n'], onLog);
+  }
+
+  /** `podman logs` without -f reads each container's whole log, as the follower should have seen it. */
+  async completeStepLogs(): Promise<readonly LogLine[]> {
+    const lines: LogLine[] = [];
+    await this.stepLogs(['logs', '-t', '-n'], (l) => lines.push(l));
+    return lines;
+  }
+
+  /** Counts the lines of the step wrapper's copy of the output on the run volume (written before the step's done file), reading only what is new. */
+  outputWritten(container: string): number | undefined {
+    if (this.layout === undefined) return undefined;
+    const seen = this.written.get(container) ?? { offset: 0, lines: 0, lastByte: 10 };
+    let fd: number;
+    try {
+      fd = openSync(this.layout.logFile(container), 'r');
+    } catch {
+      return 0;
+    }
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      let { offset, lines, lastByte } = seen;
+      for (let n = readSync(fd, buf, 0, buf.length, offset); n > 0; n = readSync(fd, buf, 0, buf.length, offset)) {
+        for (let i = 0; i < n; i++) if (buf[i] === 10) lines++;
+        lastByte = buf[n - 1] ?? lastByte;
+        offset += n;
+      }
+      this.written.set(container, { offset, lines, lastByte });
+      // A last line without its newline is a line to podman too.
+      return lastByte === 10 ? lines : lines + 1;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async containerLogs(container: string): Promise<readonly LogLine[]> {
+    const owner = containerOwners(this.req.plan).get(container);
+    if (owner === undefined) return [];
+    const lines: LogLine[] = [];
+    await this.follow(['logs', '-t', `${this.podName}-${container}`], (raw, stream) => {
+      if (isNoise(raw)) return;
+      const line = parseTimedLine(raw, false);
+      lines.push({ container, task: owner.task, step: owner.step, stream, text: line.text, ...(line.time !== undefined ? { time: line.time } : {}) });
+    });
+    return lines;
+  }
+
+  stepMessages(): Readonly<Record<string, string>> {
+    if (this.layout === undefined) return {};
+    return readStepMessages(this.layout.root, [...containerOwners(this.req.plan).keys()]);
+  }
+
+  /** Runs `podman <args> <every step and sidecar container>` and attributes each timestamped line to its task and step. */
+  private stepLogs(args: readonly string[], onLog: (line: LogLine) => void): Promise<void> {
     const owners = containerOwners(this.req.plan);
     const prefix = `${this.podName}-`;
     const names = [...owners.keys()].map((c) => `${prefix}${c}`);
     if (names.length === 0) return Promise.resolve();
     const single = owners.size === 1 ? [...owners.keys()][0] : undefined;
-    return this.follow(['logs', '-f', '-n', ...names], (line, stream) => {
-      if (isNoise(line)) return;
-      // podman prefixes lines with the container name only when following more than one.
-      const sp = single !== undefined ? -1 : line.indexOf(' ');
-      const full = sp > 0 ? line.slice(0, sp) : '';
-      const container = single ?? (full.startsWith(prefix) ? full.slice(prefix.length) : '');
+    return this.follow([...args, ...names], (raw, stream) => {
+      if (isNoise(raw)) return;
+      // podman prefixes lines with the container name only when it reads more than one.
+      const line = parseTimedLine(raw, single === undefined);
+      const container = single ?? (line.name?.startsWith(prefix) === true ? line.name.slice(prefix.length) : '');
       const owner = owners.get(container);
       if (owner === undefined) return;
-      onLog({ container, task: owner.task, step: owner.step, stream, text: line.slice(sp + 1) });
+      onLog({ container, task: owner.task, step: owner.step, stream, text: line.text, ...(line.time !== undefined ? { time: line.time } : {}) });
     });
   }
 
@@ -270,7 +330,11 @@ class PodmanDriver implements RunDriver {
     }
     for (const f of this.followers) f.stop();
     if (!keep) rmSync(this.hostDir, { recursive: true, force: true });
-    else this.note(`kept pod ${this.podName} and ${this.hostDir}`);
+    else {
+      // The owner is about to exit; the marker tells every later sweep that this run was left on purpose.
+      if (existsSync(this.hostDir)) writeFileSync(join(this.hostDir, KEPT_FILE), `${new Date().toISOString()}\n`);
+      this.note(`kept pod ${this.podName} and ${this.hostDir} (remove with: podman pod rm -f ${this.podName} && rm -rf ${this.hostDir})`);
+    }
   }
 
   private follow(args: readonly string[], onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<void> {
@@ -279,7 +343,12 @@ class PodmanDriver implements RunDriver {
     return f.done;
   }
 
-  /** Removes the pods and directories of runs whose pipod process died without cleaning up (killed with SIGKILL, machine reboot). */
+  /**
+   * Removes the pods and directories of this user's runs whose pipod process
+   * died without cleaning up (killed with SIGKILL, machine reboot). Kept runs
+   * (`--keep`) and other users' runs are never touched: who owns a run is
+   * who owns its owner file.
+   */
   private async sweepOrphans(): Promise<void> {
     let dirs: string[];
     try {
@@ -287,17 +356,21 @@ class PodmanDriver implements RunDriver {
     } catch {
       return;
     }
+    const uid = process.getuid?.();
     for (const d of dirs) {
+      const dir = join(this.runRoot, d);
       let pid: number;
       try {
-        pid = Number(readFileSync(join(this.runRoot, d, OWNER_FILE), 'utf8').trim());
+        if (existsSync(join(dir, KEPT_FILE))) continue;
+        if (uid !== undefined && statSync(join(dir, OWNER_FILE)).uid !== uid) continue;
+        pid = Number(readFileSync(join(dir, OWNER_FILE), 'utf8').trim());
       } catch {
         continue;
       }
       if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
       this.note(`removing ${d}, left behind by pipod process ${pid}`);
       await this.podman.exec(['pod', 'rm', '-f', '-t', '0', d]);
-      rmSync(join(this.runRoot, d), { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 }

@@ -8,6 +8,7 @@ import { SUPERVISOR_CONTAINER, type CancelMode, type ExecutionPlan, type RunStat
 import { Escalation, FORCE_AFTER_MS, type CancelLevel, type ForceReason } from './cancel.ts';
 import { SupervisorStream, startWatchdog, syntheticSummary } from './events.ts';
 import type { LogLine, RunHandle, RunObserver, RunPhase, RunRequest } from './types.ts';
+import { OrderedOutput } from '../output/ordered.ts';
 
 /** How long step logs may keep draining after the supervisor is done. */
 const LOG_DRAIN_MS = 5000;
@@ -52,6 +53,18 @@ export interface RunDriver {
   followSupervisor(stream: SupervisorStream): Promise<void>;
   /** Follows every step and sidecar container's output; resolves when they all ended. */
   followSteps(onLog: (line: LogLine) => void): Promise<void>;
+  /**
+   * Every step and sidecar container's whole output so far, oldest first per
+   * container and stream, read once after the run (a follower on a loaded
+   * host can lag or miss the end); engines that cannot, leave it out.
+   */
+  completeStepLogs?(): Promise<readonly LogLine[]>;
+  /** Lines a step or sidecar container has written so far (all streams), counted without following it, when the engine can. */
+  outputWritten?(container: string): number | undefined;
+  /** One container's whole output so far, oldest first per stream. */
+  containerLogs?(container: string): Promise<readonly LogLine[]>;
+  /** Why each step last ended, by container, when the engine can read it before cleanup. */
+  stepMessages?(): Readonly<Record<string, string>>;
   /** The summary the supervisor left on the run volume, when the driver can read it. */
   savedSummary(): RunSummary | undefined;
   /** Why the supervisor ended without a summary (`tail`: its last non-event lines). */
@@ -120,7 +133,14 @@ export function startRun(driver: RunDriver, req: RunRequest, obs: RunObserver, o
     const pending = escalation.level;
     if (pending !== 'none' && pending !== 'force') await driver.deliverCancel(pending);
 
-    const steps = req.logs ? driver.followSteps((l) => obs.onLog?.(l)) : Promise.resolve();
+    // A step's end is handed on after its output (the follower lags; see OrderedOutput).
+    const source = driver.outputWritten !== undefined && driver.containerLogs !== undefined
+      ? { written: (c: string) => driver.outputWritten?.(c), read: (c: string) => driver.containerLogs?.(c) ?? Promise.resolve([]) }
+      : undefined;
+    const stepContainers = new Set([...req.plan.tasks, ...req.plan.finally].flatMap((t) => t.steps.map((s) => s.container)));
+    const ordered = new OrderedOutput({ onEvent: (e) => obs.onEvent?.(e), onLog: (l) => obs.onLog?.(l) }, req.logs ? source : undefined, undefined, stepContainers);
+    const onStepLog = (l: LogLine): void => ordered.log(l);
+    const steps = req.logs ? driver.followSteps(onStepLog) : Promise.resolve();
     const tail: string[] = [];
     let finished: (() => void) | undefined;
     const finishedP = new Promise<void>((resolve) => { finished = resolve; });
@@ -128,7 +148,7 @@ export function startRun(driver: RunDriver, req: RunRequest, obs: RunObserver, o
       onEvent: (e) => {
         // The verdict is in; do not wait long for the supervisor's own exit before cleaning up.
         if (e.type === 'run.finished') setTimeout(() => finished?.(), FINISH_GRACE_MS).unref();
-        obs.onEvent?.(e);
+        ordered.event(e);
       },
       onOther: (line) => {
         tail.push(line);
@@ -145,6 +165,11 @@ export function startRun(driver: RunDriver, req: RunRequest, obs: RunObserver, o
     watchdog.stop();
     // Let the log followers drain: step containers exit on their own once the supervisor is done.
     await Promise.race([steps, new Promise((r) => setTimeout(r, LOG_DRAIN_MS).unref())]);
+    await ordered.idle();
+    if (req.logs && driver.completeStepLogs !== undefined && forcedReason === undefined) ordered.complete(await driver.completeStepLogs().catch(() => []));
+    ordered.close();
+    const messages = driver.stepMessages?.();
+    if (messages !== undefined) obs.onStepMessages?.(messages);
 
     const summary = stream.summary ?? (forcedReason === undefined ? driver.savedSummary() : undefined);
     if (summary !== undefined) return summary;

@@ -65,6 +65,8 @@ export interface LogLine {
   readonly step?: string;
   readonly stream: 'stdout' | 'stderr';
   readonly text: string;
+  /** When the container wrote it (RFC 3339), when the engine says (podman does). */
+  readonly time?: string;
 }
 
 /** Where a run is: before the pod exists, while it is created, scheduled and started, while it runs, and while it is cleaned up. */
@@ -83,6 +85,8 @@ export interface RunObserver {
   onLog?(line: LogLine): void;
   /** Runtime-level notes (pod started, cleanup, cancel sent). */
   onNote?(message: string): void;
+  /** Why each step last ended, by container (e.g. the command that could not start), when the engine can read it; once, before cleanup. */
+  onStepMessages?(messages: Readonly<Record<string, string>>): void;
 }
 
 /** A generated Pod and its plan, plus how to run them. */
