@@ -9,13 +9,14 @@ import { SUPERVISOR_CONTAINER } from '@pipod/plan';
 import type { V1Pod } from '@kubernetes/client-node';
 import { type RunBuildOptions, type RefSource, buildRunPod, clusterRefSource } from './build.ts';
 import { type KObject, type Kube, RESOURCES, type Resource, isStatus, orNotFound } from './kube.ts';
+import { EventRecorder } from './events.ts';
 import { LeaderElector } from './leader.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import {
   ANNOTATION_TASKS, FLAGS_CONFIGMAP, LABEL_MANAGED, LABEL_RUN_KIND, LABEL_RUN_NAME, LABEL_RUN_UID, type TaskShape,
   cancelExecCommand, cancelFileContent, cancelRequest, flagEnabled, isDelegatedPipelineRun, isPipodCustomRun, pipelineRunForCustomRun,
-  pendingDeadline, podFailure, podName as podNameFor, startFailure, startPending, taskRunName, taskRunObject,
+  podFailure, podHealth, podName as podNameFor, taskRunName, taskRunObject,
 } from './rules.ts';
 import {
   EMPTY_RUN, type RunContext, type RunState, applyEvent, customRunStatus, foldEvents, isDone, parseEventLine, pipelineRunStatus, podFailureApplies, taskRunStatus,
@@ -41,6 +42,8 @@ export interface ControllerOptions extends Omit<RunBuildOptions, 'startTime'> {
   readonly resyncMs?: number;
   /** Where Pipelines and Tasks come from (default: the cluster). */
   readonly refs?: RefSource;
+  /** Record Kubernetes Events on runs (default true). */
+  readonly events?: boolean;
 }
 
 interface Tracker {
@@ -56,6 +59,12 @@ interface Tracker {
   readonly created: Set<string>;
   cancelDelivered?: string;
   shapes?: Record<string, TaskShape>;
+  /** When this process created the pod (ms), for the pod-start histogram. */
+  createdAtMs?: number;
+  /** The pod was seen running (the PodStarted Event and the pod-start time are recorded once). */
+  started?: boolean;
+  /** The pod-level failure already recorded as an Event. */
+  failureRecorded?: string;
 }
 
 const resourceOf: Record<RunKind, Resource> = { PipelineRun: RESOURCES.pipelineRuns, CustomRun: RESOURCES.customRuns };
@@ -75,6 +84,10 @@ export function defineControllerMetrics(m: Metrics): Metrics {
   m.define('pipod_active_runs', 'gauge', 'Runs the controller is following.');
   m.define('pipod_leader', 'gauge', '1 while this replica holds the leader Lease.');
   m.define('pipod_feature_enabled', 'gauge', '1 while enable-pipeline-in-pod is true.');
+  m.define('pipod_pods_deleted_total', 'counter', 'Run pods the controller deleted, by reason.');
+  m.defineHistogram('pipod_run_duration_seconds', 'Runs from start to completion, by kind and reason.');
+  m.defineHistogram('pipod_reconcile_duration_seconds', 'One reconcile pass, by run kind.');
+  m.defineHistogram('pipod_pod_start_duration_seconds', 'A run pod from creation until it is Running, by run kind.');
   return m;
 }
 
@@ -93,10 +106,16 @@ export class Controller {
   private workers = 0;
   readonly metrics: Metrics;
   private readonly refs: RefSource;
+  private readonly recorder: EventRecorder | undefined;
 
   constructor(private readonly kube: Kube, private readonly opts: ControllerOptions) {
     this.metrics = defineControllerMetrics(opts.metrics ?? new Metrics());
     this.refs = opts.refs ?? clusterRefSource(kube);
+    this.recorder = opts.events === false ? undefined : new EventRecorder(kube, opts.log, opts.identity);
+  }
+
+  private async event(run: KObject, type: 'Normal' | 'Warning', reason: Parameters<EventRecorder['record']>[2], message: string): Promise<void> {
+    await this.recorder?.record(run, type, reason, message);
   }
 
   /** True when this replica may write (it leads, or leader election is off). */
@@ -234,6 +253,7 @@ export class Controller {
   /** One reconcile pass for one run; never throws (errors are logged and retried later). */
   async reconcile(key: string): Promise<void> {
     const [kind, namespace, name] = key.split('/') as [RunKind, string, string];
+    const t0 = performance.now();
     try {
       await this.reconcileRun(kind, namespace, name, key);
       this.metrics.inc('pipod_reconcile_total', { kind, result: 'ok' });
@@ -242,6 +262,7 @@ export class Controller {
       this.opts.log.log('error', 'reconcile failed', { run: key, error: errText(e), code: (e as { code?: unknown }).code });
       this.enqueueLater(key, 3000);
     }
+    this.metrics.observe('pipod_reconcile_duration_seconds', (performance.now() - t0) / 1000, { kind });
   }
 
   private tracker(key: string, kind: RunKind, namespace: string, name: string, uid: string | undefined): Tracker {
@@ -313,8 +334,11 @@ export class Controller {
       if (built.kind === 'failed') return this.failBeforeStart(t, run, built.reason, built.message);
       try {
         pod = await this.kube.createPod(namespace, built.pod as V1Pod);
+        t.createdAtMs = Date.now();
         this.metrics.inc('pipod_pods_created_total');
-        this.opts.log.log('info', 'created pod', { run: key, pod: podName, tasks: built.plan.tasks.length + built.plan.finally.length });
+        const tasks = built.plan.tasks.length + built.plan.finally.length;
+        this.opts.log.log('info', 'created pod', { run: key, pod: podName, tasks });
+        await this.event(run, 'Normal', 'PodCreated', `created pod ${podName} for ${tasks} task${tasks === 1 ? '' : 's'}`);
       } catch (e) {
         if (!isStatus(e, 409)) throw e;
         pod = await this.kube.getPod(namespace, podName);
@@ -335,43 +359,25 @@ export class Controller {
     const phase = pod.status?.phase;
     const terminal = phase === 'Succeeded' || phase === 'Failed';
     if (cancel && !t.state.summary && !terminal) await this.deliverCancel(t, pod, cancelFileContent(cancel));
-    let failure: RunContext['podFailure'];
-    let pending: string | undefined;
-    const deleting = Boolean(pod.metadata?.deletionTimestamp);
-    if (terminal || deleting) {
-      if (!t.state.summary) await this.readWholeLog(t, podName);
-      // A deleted or evicted pod fails the run even when its supervisor managed to report (SIGTERM reads as a cancel).
-      if (deleting) failure = podFailure(pod, true, now);
-      else if (!t.state.summary || pod.status?.reason === 'Evicted') failure = podFailure(pod, false, now);
-    } else if (!t.state.summary) {
-      // An image that cannot be pulled (or a container that cannot be created) never fixes itself: fail now, as Tekton does.
-      const stuck = startFailure(pod);
-      if (stuck !== undefined) {
-        failure = { reason: 'PodStartFailed', message: `the run's pod cannot start: ${stuck}`, time: now };
-        // Its other containers would otherwise wait until the pod's deadline.
-        await orNotFound(this.kube.deletePod(namespace, podName, 0));
-      } else if (phase === 'Pending') {
-        const waits = startPending(pod);
-        if (cancel && waits?.unschedulable) {
-          // Finally could only run in this pod, which no node takes: the run ends cancelled now (Tekton deletes a pending pod on cancel too).
-          failure = { reason: kind === 'PipelineRun' ? 'Cancelled' : 'CustomRunCancelled', message: `${kind} "${name}" was cancelled before its pod was scheduled`, time: now };
-          await orNotFound(this.kube.deletePod(namespace, podName, 0));
-        } else {
-          pending = waits?.message;
-          const deadline = t.state.events === 0 ? pendingDeadline(pod) : undefined;
-          if (deadline !== undefined && Date.now() >= deadline.at) {
-            failure = {
-              reason: kind === 'PipelineRun' ? 'PipelineRunTimeout' : 'CustomRunTimedOut',
-              message: `${kind} "${name}" failed to finish within ${deadline.budgetMs / 1000}s: its pod never started${pending ? ` (${pending})` : ''}`, time: now,
-            };
-            await orNotFound(this.kube.deletePod(namespace, podName, 0));
-          } else if (deadline !== undefined) {
-            // Nothing else wakes us while the pod waits: the scheduler may never write again.
-            this.enqueueLater(t.key, Math.min(deadline.at - Date.now() + 100, 60_000));
-          }
-        }
-      }
+    if ((terminal || pod.metadata?.deletionTimestamp) && !t.state.summary) await this.readWholeLog(t, podName);
+    if (phase === 'Running' && !t.started) {
+      t.started = true;
+      const created = t.createdAtMs ?? (pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : undefined);
+      if (created !== undefined) this.metrics.observe('pipod_pod_start_duration_seconds', (Date.now() - created) / 1000, { kind });
+      await this.event(run, 'Normal', 'PodStarted', `pod ${podName} is running${pod.spec?.nodeName ? ` on node ${pod.spec.nodeName}` : ''}`);
     }
+    const health = podHealth({ kind, runName: name, pod, cancel, summarized: Boolean(t.state.summary), events: t.state.events, nowMs: Date.now() });
+    if (health.failure && t.failureRecorded !== health.failure.reason) {
+      t.failureRecorded = health.failure.reason;
+      await this.event(run, 'Warning', 'PodFailed', `${health.failure.reason}: ${health.failure.message}`);
+    }
+    if (health.deletePod) {
+      await orNotFound(this.kube.deletePod(namespace, podName, 0));
+      this.metrics.inc('pipod_pods_deleted_total', { reason: health.failure?.reason ?? 'unknown' });
+      await this.event(run, 'Warning', 'PodDeleted', `deleted pod ${podName} (${health.failure?.reason ?? 'no reason'})`);
+    }
+    if (health.recheckMs !== undefined) this.enqueueLater(t.key, health.recheckMs);
+    const { failure, pending } = health;
     const ctx: RunContext = {
       ...(cancel ? { cancel } : {}), ...(failure ? { podFailure: failure } : {}), ...(pending ? { pending } : {}),
       ...(typeof status['startTime'] === 'string' ? { startTime: status['startTime'] } : {}),
@@ -386,6 +392,7 @@ export class Controller {
     await this.writeRunStatus(t, run, status);
     this.metrics.inc('pipod_runs_finished_total', { kind: t.kind, reason });
     this.opts.log.log('info', 'run failed before start', { run: t.key, reason, message });
+    await this.event(run, 'Warning', 'RunFailed', `${reason}: ${message}`);
     this.drop(t.key);
   }
 
@@ -410,9 +417,17 @@ export class Controller {
       return;
     }
     const st = await this.syncStatus(t, run, attempt, ctx);
-    const reason = (st as { conditions?: { reason?: string }[] }).conditions?.[0]?.reason ?? 'Unknown';
+    const cond = (st as { conditions?: { status?: string; reason?: string; message?: string }[] }).conditions?.[0];
+    const reason = cond?.reason ?? 'Unknown';
     this.metrics.inc('pipod_runs_finished_total', { kind: t.kind, reason });
+    const times = st as { startTime?: unknown; completionTime?: unknown };
+    if (typeof times.startTime === 'string') {
+      const end = typeof times.completionTime === 'string' ? new Date(times.completionTime).getTime() : Date.now();
+      this.metrics.observe('pipod_run_duration_seconds', (end - new Date(times.startTime).getTime()) / 1000, { kind: t.kind, reason });
+    }
     this.opts.log.log('info', 'run finished', { run: t.key, reason });
+    const ok = cond?.status === 'True';
+    await this.event(run, ok ? 'Normal' : 'Warning', ok ? 'RunFinished' : 'RunFailed', `${t.kind} finished: ${reason}${cond?.message ? `: ${cond.message}` : ''}`);
     this.drop(t.key);
   }
 

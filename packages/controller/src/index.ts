@@ -8,3 +8,6 @@ export * from './log.ts';
 export * from './metrics.ts';
 export * from './leader.ts';
 export * from './controller.ts';
+export * from './events.ts';
+export * from './cert.ts';
+export * from './webhook.ts';
