@@ -130,3 +130,23 @@ export class Metrics {
     });
   }
 }
+
+/** Declares the controller's metrics on a registry. */
+export function defineControllerMetrics(m: Metrics): Metrics {
+  m.define('pipod_reconcile_total', 'counter', 'Reconciles by run kind and outcome.');
+  m.define('pipod_pods_created_total', 'counter', 'Run pods created.');
+  m.define('pipod_pods_adopted_total', 'counter', 'Run pods found existing (409 or after a restart) and adopted.');
+  m.define('pipod_runs_finished_total', 'counter', 'Runs marked finished, by kind and reason.');
+  m.define('pipod_status_writes_total', 'counter', 'Status writes by resource.');
+  m.define('pipod_taskruns_created_total', 'counter', 'TaskRuns created.');
+  m.define('pipod_cancels_delivered_total', 'counter', 'Cancel files written into run pods.');
+  m.define('pipod_events_total', 'counter', 'Supervisor events read from pod logs (replays included).');
+  m.define('pipod_active_runs', 'gauge', 'Runs the controller is following.');
+  m.define('pipod_leader', 'gauge', '1 while this replica holds the leader Lease.');
+  m.define('pipod_feature_enabled', 'gauge', '1 while enable-pipeline-in-pod is true.');
+  m.define('pipod_pods_deleted_total', 'counter', 'Run pods the controller deleted, by reason.');
+  m.defineHistogram('pipod_run_duration_seconds', 'Runs from start to completion, by kind and reason.');
+  m.defineHistogram('pipod_reconcile_duration_seconds', 'One reconcile pass, by run kind.');
+  m.defineHistogram('pipod_pod_start_duration_seconds', 'A run pod from creation until it is Running, by run kind.');
+  return m;
+}

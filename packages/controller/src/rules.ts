@@ -301,3 +301,13 @@ export function taskRunObject(run: KObject, task: string, name: string, pod: str
     },
   };
 }
+
+/** The task shapes a run pod records in its annotation; undefined when missing or unreadable. */
+export function parseShapes(s: string | undefined): Record<string, TaskShape> | undefined {
+  if (!s) return undefined;
+  try {
+    return JSON.parse(s) as Record<string, TaskShape>;
+  } catch {
+    return undefined;
+  }
+}
