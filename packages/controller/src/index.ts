@@ -11,3 +11,5 @@ export * from './controller.ts';
 export * from './events.ts';
 export * from './cert.ts';
 export * from './webhook.ts';
+export * from './queue.ts';
+export * from './stream.ts';
