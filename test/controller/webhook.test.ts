@@ -115,8 +115,8 @@ describe('WebhookServer over TLS', () => {
   });
   afterAll(() => server.stop());
 
-  const post = (body: unknown): Promise<{ status: number; json: { response: Record<string, unknown> } }> => new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: WEBHOOK_PATH, method: 'POST', ca: certs.caCert, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
+  const post = (body: unknown, ca = certs.caCert): Promise<{ status: number; json: { response: Record<string, unknown> } }> => new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: WEBHOOK_PATH, method: 'POST', ca, servername: 'localhost', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => { text += c.toString(); });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as { response: Record<string, unknown> } }));
@@ -139,6 +139,14 @@ describe('WebhookServer over TLS', () => {
     const r = await post(review('b', run({ name: 'boom' })));
     expect(r.json.response).toEqual({ uid: 'b', allowed: true });
     expect(metrics.get('pipod_webhook_requests_total', { decision: 'error' })).toBe(1);
+  });
+
+  it('serves a renewed certificate from the next handshake on', async () => {
+    const renewed = generateWebhookCerts('localhost', 'test');
+    server.useCertificate(renewed.serverCert, renewed.serverKey);
+    expect((await post(review('d', run()), renewed.caCert)).json.response).toMatchObject({ uid: 'd', allowed: true });
+    await expect(post(review('e', run()), certs.caCert)).rejects.toThrow();
+    server.useCertificate(certs.serverCert, certs.serverKey);
   });
 
   it('never looks at anything but CREATE', async () => {

@@ -179,6 +179,11 @@ export class WebhookServer {
     return server;
   }
 
+  /** Serves another certificate from the next TLS handshake on. */
+  useCertificate(cert: string, key: string): void {
+    this.server?.setSecureContext({ cert, key });
+  }
+
   /** Stops listening. */
   stop(): void {
     this.server?.close();
@@ -237,16 +242,28 @@ export interface WebhookSetup extends Omit<WebhookOptions, 'cert' | 'key'> {
   readonly resyncMs?: number;
 }
 
-/** Makes or reads the certificate, serves the webhook and keeps the CA bundle in the configuration. */
+/**
+ * Makes or reads the certificate, serves the webhook and keeps the CA bundle
+ * in the configuration. Every resync reads the Secret again: a certificate
+ * another replica renewed (or this one renews near expiry) is served from
+ * then on and its CA patched in, so all replicas converge on one.
+ */
 export async function serveWebhook(kube: Kube, o: WebhookSetup): Promise<{ readonly server: WebhookServer; stop(): void }> {
-  const certs = await ensureWebhookCerts(kube, { namespace: o.namespace, secret: o.secret, service: o.service });
+  const where = { namespace: o.namespace, secret: o.secret, service: o.service };
+  let certs = await ensureWebhookCerts(kube, where);
   const server = new WebhookServer(kube, { ...o, cert: certs.serverCert, key: certs.serverKey });
   await server.start();
   const sync = async (): Promise<void> => {
     try {
+      const now = await ensureWebhookCerts(kube, where);
+      if (now.serverCert !== certs.serverCert) {
+        certs = now;
+        server.useCertificate(now.serverCert, now.serverKey);
+        o.log.log('info', 'serving a renewed webhook certificate', { secret: `${o.namespace}/${o.secret}` });
+      }
       if (await syncCaBundle(kube, o.configuration, certs.caCert)) o.log.log('info', 'patched the CA bundle into the webhook configuration', { configuration: o.configuration });
     } catch (e) {
-      o.log.log('warn', 'could not patch the webhook configuration', { configuration: o.configuration, error: e instanceof Error ? e.message : String(e) });
+      o.log.log('warn', 'could not sync the webhook certificate or configuration', { configuration: o.configuration, error: e instanceof Error ? e.message : String(e) });
     }
   };
   await sync();
