@@ -178,9 +178,16 @@ describe.skipIf(problem !== undefined)('pipod installed from config/ on a real c
     expect(describe).toMatch(/Succeeded/);
     expect(describe).toMatch(/annotated-a/);
     expect(describe).toMatch(/annotated-b/);
+    // tkn prints every container of a TaskRun's pod; the run's one pod holds every task's steps and the supervisor.
     const logs = tkn('taskrun', 'logs', 'annotated-b');
     console.log(`[e2e/controller] tkn taskrun logs annotated-b:\n${logs}`);
-    expect(logs).toMatch(/b got adopted/);
+    expect(logs).toMatch(/^\[b-upper\] b got adopted$/m);
+    expect(logs).toMatch(/^\[a-emit\] a says adopted$/m);
+    // --step takes the container name (<task>-<step>), which picks one task's steps.
+    expect(tkn('taskrun', 'logs', 'annotated-b', '--step', 'b-upper').trim()).toBe('[b-upper] b got adopted');
+    const trDescribe = tkn('taskrun', 'describe', 'annotated-b');
+    console.log(`[e2e/controller] tkn taskrun describe annotated-b:\n${trDescribe}`);
+    expect(trDescribe).toMatch(/^ upper\s+Completed$/m);
     const prLogs = tkn('pipelinerun', 'logs', 'annotated');
     console.log(`[e2e/controller] tkn pipelinerun logs annotated:\n${prLogs}`);
     expect(prLogs).toMatch(/a says adopted/);

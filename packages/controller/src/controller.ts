@@ -338,11 +338,13 @@ export class Controller {
     const terminal = phase === 'Succeeded' || phase === 'Failed';
     if (cancel && !t.state.summary && !terminal) await this.deliverCancel(t, pod, cancelFileContent(cancel));
     if ((terminal || pod.metadata?.deletionTimestamp) && !t.state.summary) await this.readWholeLog(t, podName);
-    if (phase === 'Running' && !t.started) {
+    // A short run can go from Pending to Succeeded between two looks: the supervisor's first event says the pod started too.
+    if (!t.started && (phase === 'Running' || t.state.startTime !== undefined)) {
       t.started = true;
       const created = t.createdAtMs ?? (pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : undefined);
-      if (created !== undefined) this.metrics.observe('pipod_pod_start_duration_seconds', (Date.now() - created) / 1000, { kind: t.kind });
-      await this.event(run, 'Normal', 'PodStarted', `pod ${podName} is running${pod.spec?.nodeName ? ` on node ${pod.spec.nodeName}` : ''}`);
+      const startedAt = t.state.startTime !== undefined ? Date.parse(t.state.startTime) : Date.now();
+      if (created !== undefined) this.metrics.observe('pipod_pod_start_duration_seconds', Math.max(0, startedAt - created) / 1000, { kind: t.kind });
+      await this.event(run, 'Normal', 'PodStarted', `pod ${podName} started${pod.spec?.nodeName ? ` on node ${pod.spec.nodeName}` : ''}`);
     }
     const health = podHealth({ kind: t.kind, runName: t.name, pod, cancel, summarized: Boolean(t.state.summary), events: t.state.events, nowMs: Date.now() });
     if (health.failure && t.failureRecorded !== health.failure.reason) {
