@@ -5,7 +5,12 @@
 CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 K8S_VERSION="v1.34.4"
 ETCD_VERSION="v3.6.4"
-TEKTON_VERSION="v1.10.0"
+# The newest Tekton Pipelines release the Go module proxy serves (v1.16.0 is
+# listed there, but its source archive is not served). Pipelines in pipelines
+# with a child by pipelineRef needs v1.14 or later.
+TEKTON_VERSION="v1.15.1"
+# Tekton's CLI, built by build-tkn to check what users see for pipod runs.
+TKN_VERSION="v0.46.0"
 CACHE_ROOT="${PIPOD_CLUSTER_CACHE:-/var/cache/pipod}"
 K8S_CACHE="$CACHE_ROOT/k8s-$K8S_VERSION"
 K8S_BIN="$K8S_CACHE/bin"
@@ -97,6 +102,7 @@ TEKTON_CACHE="$CACHE_ROOT/tekton-$TEKTON_VERSION"
 TEKTON_IMAGE_PREFIX="localhost/tekton"
 
 TEKTON_CMDS=(controller webhook entrypoint nop workingdirinit sidecarlogresults)
+TKN_BIN="$CACHE_ROOT/tkn-$TKN_VERSION/bin/tkn"
 
 # write_config FILE < content: replaces FILE only when the content differs
 # (kube-proxy exits when its config file is written, even with the same bytes).

@@ -9,18 +9,21 @@ import { SUPERVISOR_CONTAINER } from '@pipod/plan';
 import type { V1Pod } from '@kubernetes/client-node';
 import { type RunBuildOptions, type RefSource, buildRunPod, clusterRefSource } from './build.ts';
 import { type KObject, type Kube, RESOURCES, type Resource, isStatus, orNotFound } from './kube.ts';
+import { EventRecorder } from './events.ts';
+import { WorkQueue } from './queue.ts';
+import { followSupervisor, readSupervisorLog } from './stream.ts';
 import { LeaderElector } from './leader.ts';
 import type { Logger } from './log.ts';
-import { Metrics } from './metrics.ts';
+import { Metrics, defineControllerMetrics } from './metrics.ts';
 import {
-  ANNOTATION_TASKS, FLAGS_CONFIGMAP, LABEL_MANAGED, LABEL_RUN_KIND, LABEL_RUN_NAME, LABEL_RUN_UID, type TaskShape,
+  ANNOTATION_TASKS, FLAGS_CONFIGMAP, parseShapes, LABEL_MANAGED, LABEL_RUN_KIND, LABEL_RUN_NAME, LABEL_RUN_UID, type TaskShape,
   cancelExecCommand, cancelFileContent, cancelRequest, flagEnabled, isDelegatedPipelineRun, isPipodCustomRun, pipelineRunForCustomRun,
-  pendingDeadline, podFailure, podName as podNameFor, startFailure, startPending, taskRunName, taskRunObject,
+  type PodHealth, podFailure, podHealth, podName as podNameFor, taskRunName, taskRunObject,
 } from './rules.ts';
 import {
-  EMPTY_RUN, type RunContext, type RunState, applyEvent, customRunStatus, foldEvents, isDone, parseEventLine, pipelineRunStatus, podFailureApplies, taskRunStatus,
+  type CancelRequest, EMPTY_RUN, type RunContext, type RunState, customRunStatus, isDone, pipelineRunStatus, podFailureApplies, taskRunStatus,
 } from './status.ts';
-import type { CancelMode, RunEvent } from '@pipod/plan';
+import type { CancelMode } from '@pipod/plan';
 
 /** Which run kinds the controller reconciles. */
 export type RunKind = 'PipelineRun' | 'CustomRun';
@@ -41,6 +44,8 @@ export interface ControllerOptions extends Omit<RunBuildOptions, 'startTime'> {
   readonly resyncMs?: number;
   /** Where Pipelines and Tasks come from (default: the cluster). */
   readonly refs?: RefSource;
+  /** Record Kubernetes Events on runs (default true). */
+  readonly events?: boolean;
 }
 
 interface Tracker {
@@ -56,47 +61,40 @@ interface Tracker {
   readonly created: Set<string>;
   cancelDelivered?: string;
   shapes?: Record<string, TaskShape>;
+  /** When this process created the pod (ms), for the pod-start histogram. */
+  createdAtMs?: number;
+  /** The pod was seen running (the PodStarted Event and the pod-start time are recorded once). */
+  started?: boolean;
+  /** The pod-level failure already recorded as an Event. */
+  failureRecorded?: string;
+  /** The run's startTime as this process wrote it (the run object read this pass may predate it). */
+  startTime?: string;
 }
 
 const resourceOf: Record<RunKind, Resource> = { PipelineRun: RESOURCES.pipelineRuns, CustomRun: RESOURCES.customRuns };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/** Declares the controller's metrics on a registry. */
-export function defineControllerMetrics(m: Metrics): Metrics {
-  m.define('pipod_reconcile_total', 'counter', 'Reconciles by run kind and outcome.');
-  m.define('pipod_pods_created_total', 'counter', 'Run pods created.');
-  m.define('pipod_pods_adopted_total', 'counter', 'Run pods found existing (409 or after a restart) and adopted.');
-  m.define('pipod_runs_finished_total', 'counter', 'Runs marked finished, by kind and reason.');
-  m.define('pipod_status_writes_total', 'counter', 'Status writes by resource.');
-  m.define('pipod_taskruns_created_total', 'counter', 'TaskRuns created.');
-  m.define('pipod_cancels_delivered_total', 'counter', 'Cancel files written into run pods.');
-  m.define('pipod_events_total', 'counter', 'Supervisor events read from pod logs (replays included).');
-  m.define('pipod_active_runs', 'gauge', 'Runs the controller is following.');
-  m.define('pipod_leader', 'gauge', '1 while this replica holds the leader Lease.');
-  m.define('pipod_feature_enabled', 'gauge', '1 while enable-pipeline-in-pod is true.');
-  return m;
-}
-
 /** The pipod controller. */
 export class Controller {
   private flag = false;
   private readonly trackers = new Map<string, Tracker>();
-  private readonly queue: string[] = [];
-  private readonly queued = new Set<string>();
-  private readonly inFlight = new Set<string>();
-  private readonly dirty = new Set<string>();
-  private readonly syncTimers = new Map<string, { readonly timer: NodeJS.Timeout; readonly at: number }>();
+  private readonly work = new WorkQueue((key) => this.reconcile(key));
   private readonly stops: (() => void)[] = [];
   private elector: LeaderElector | undefined;
   private stopped = false;
-  private workers = 0;
   readonly metrics: Metrics;
   private readonly refs: RefSource;
+  private readonly recorder: EventRecorder | undefined;
 
   constructor(private readonly kube: Kube, private readonly opts: ControllerOptions) {
     this.metrics = defineControllerMetrics(opts.metrics ?? new Metrics());
     this.refs = opts.refs ?? clusterRefSource(kube);
+    this.recorder = opts.events === false ? undefined : new EventRecorder(kube, opts.log, opts.identity);
+  }
+
+  private async event(run: KObject, type: 'Normal' | 'Warning', reason: Parameters<EventRecorder['record']>[2], message: string): Promise<void> {
+    await this.recorder?.record(run, type, reason, message);
   }
 
   /** True when this replica may write (it leads, or leader election is off). */
@@ -144,7 +142,7 @@ export class Controller {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const s of this.stops) s();
-    for (const t of this.syncTimers.values()) clearTimeout(t.timer);
+    this.work.stop();
     for (const t of this.trackers.values()) this.unfollow(t);
     await this.elector?.stop();
   }
@@ -192,48 +190,17 @@ export class Controller {
 
   /** Queues a run for reconciliation (deduplicated; re-run after an in-flight pass). */
   enqueue(key: string): void {
-    if (this.stopped) return;
-    if (this.inFlight.has(key)) {
-      this.dirty.add(key);
-      return;
-    }
-    if (this.queued.has(key)) return;
-    this.queued.add(key);
-    this.queue.push(key);
-    this.pump();
+    if (!this.stopped) this.work.add(key);
   }
 
   private enqueueLater(key: string, ms: number): void {
-    // One timer per run, the soonest asked for: a far one (a pending pod's deadline) must not swallow the quick status syncs.
-    const at = Date.now() + ms;
-    const prev = this.syncTimers.get(key);
-    if (prev && prev.at <= at) return;
-    if (prev) clearTimeout(prev.timer);
-    const timer = setTimeout(() => {
-      this.syncTimers.delete(key);
-      this.enqueue(key);
-    }, ms);
-    this.syncTimers.set(key, { timer, at });
-  }
-
-  private pump(): void {
-    while (this.workers < 4 && this.queue.length > 0) {
-      const key = this.queue.shift() as string;
-      this.queued.delete(key);
-      this.inFlight.add(key);
-      this.workers++;
-      void this.reconcile(key).finally(() => {
-        this.workers--;
-        this.inFlight.delete(key);
-        if (this.dirty.delete(key)) this.enqueue(key);
-        this.pump();
-      });
-    }
+    this.work.addAfter(key, ms);
   }
 
   /** One reconcile pass for one run; never throws (errors are logged and retried later). */
   async reconcile(key: string): Promise<void> {
     const [kind, namespace, name] = key.split('/') as [RunKind, string, string];
+    const t0 = performance.now();
     try {
       await this.reconcileRun(kind, namespace, name, key);
       this.metrics.inc('pipod_reconcile_total', { kind, result: 'ok' });
@@ -242,6 +209,7 @@ export class Controller {
       this.opts.log.log('error', 'reconcile failed', { run: key, error: errText(e), code: (e as { code?: unknown }).code });
       this.enqueueLater(key, 3000);
     }
+    this.metrics.observe('pipod_reconcile_duration_seconds', (performance.now() - t0) / 1000, { kind });
   }
 
   private tracker(key: string, kind: RunKind, namespace: string, name: string, uid: string | undefined): Tracker {
@@ -297,87 +265,99 @@ export class Controller {
       return;
     }
     const hadPod = kind === 'PipelineRun' ? typeof status['startTime'] === 'string' : extra.podName === podName;
-    const now = new Date().toISOString();
     if (!pod) {
       if (hadPod) {
-        await this.finish(t, run, attempt, { cancel, podFailure: podFailure(undefined, true, now), startTime: status['startTime'] as string | undefined });
+        await this.finish(t, run, attempt, { cancel, podFailure: podFailure(undefined, true, new Date().toISOString()), startTime: status['startTime'] as string | undefined });
         return;
       }
-      if (cancel) return this.failBeforeStart(t, run, kind === 'PipelineRun' ? 'Cancelled' : 'CustomRunCancelled', `${kind} "${name}" was cancelled before it started`);
-      if (!this.flag) {
-        return this.failBeforeStart(t, run, 'PipelineInPodDisabled',
-          `pipod is disabled: set enable-pipeline-in-pod: "true" in ConfigMap ${this.opts.namespace}/${FLAGS_CONFIGMAP} to run ${kind}s in one pod`);
-      }
-      const body = kind === 'PipelineRun' ? (run as unknown as Record<string, unknown>) : pipelineRunForCustomRun(run);
-      const built = await buildRunPod(this.refs, run, body, podName, { ...this.opts, startTime: now });
-      if (built.kind === 'failed') return this.failBeforeStart(t, run, built.reason, built.message);
-      try {
-        pod = await this.kube.createPod(namespace, built.pod as V1Pod);
-        this.metrics.inc('pipod_pods_created_total');
-        this.opts.log.log('info', 'created pod', { run: key, pod: podName, tasks: built.plan.tasks.length + built.plan.finally.length });
-      } catch (e) {
-        if (!isStatus(e, 409)) throw e;
-        pod = await this.kube.getPod(namespace, podName);
-        this.metrics.inc('pipod_pods_adopted_total');
-        this.opts.log.log('info', 'adopted existing pod', { run: key, pod: podName });
-      }
-      const startTime = kind === 'CustomRun' && typeof status['startTime'] === 'string' ? status['startTime'] : now;
-      const first = kind === 'PipelineRun'
-        ? { ...status, startTime, conditions: [{ type: 'Succeeded', status: 'Unknown', reason: 'Running', message: 'pod created', lastTransitionTime: now }] }
-        : { ...status, startTime, conditions: [{ type: 'Succeeded', status: 'Unknown', reason: 'Running', message: 'pod created', lastTransitionTime: now }], extraFields: { ...extra, podName, attempt } };
-      await this.writeRunStatus(t, run, first);
-      status['startTime'] = startTime;
+      pod = await this.startPod(t, run, attempt, cancel);
+      if (!pod) return;
     } else if (!t.follow) {
       this.metrics.inc('pipod_pods_adopted_total');
     }
     t.shapes ??= parseShapes(pod.metadata?.annotations?.[ANNOTATION_TASKS]);
     this.follow(t, pod);
-    const phase = pod.status?.phase;
-    const terminal = phase === 'Succeeded' || phase === 'Failed';
-    if (cancel && !t.state.summary && !terminal) await this.deliverCancel(t, pod, cancelFileContent(cancel));
-    let failure: RunContext['podFailure'];
-    let pending: string | undefined;
-    const deleting = Boolean(pod.metadata?.deletionTimestamp);
-    if (terminal || deleting) {
-      if (!t.state.summary) await this.readWholeLog(t, podName);
-      // A deleted or evicted pod fails the run even when its supervisor managed to report (SIGTERM reads as a cancel).
-      if (deleting) failure = podFailure(pod, true, now);
-      else if (!t.state.summary || pod.status?.reason === 'Evicted') failure = podFailure(pod, false, now);
-    } else if (!t.state.summary) {
-      // An image that cannot be pulled (or a container that cannot be created) never fixes itself: fail now, as Tekton does.
-      const stuck = startFailure(pod);
-      if (stuck !== undefined) {
-        failure = { reason: 'PodStartFailed', message: `the run's pod cannot start: ${stuck}`, time: now };
-        // Its other containers would otherwise wait until the pod's deadline.
-        await orNotFound(this.kube.deletePod(namespace, podName, 0));
-      } else if (phase === 'Pending') {
-        const waits = startPending(pod);
-        if (cancel && waits?.unschedulable) {
-          // Finally could only run in this pod, which no node takes: the run ends cancelled now (Tekton deletes a pending pod on cancel too).
-          failure = { reason: kind === 'PipelineRun' ? 'Cancelled' : 'CustomRunCancelled', message: `${kind} "${name}" was cancelled before its pod was scheduled`, time: now };
-          await orNotFound(this.kube.deletePod(namespace, podName, 0));
-        } else {
-          pending = waits?.message;
-          const deadline = t.state.events === 0 ? pendingDeadline(pod) : undefined;
-          if (deadline !== undefined && Date.now() >= deadline.at) {
-            failure = {
-              reason: kind === 'PipelineRun' ? 'PipelineRunTimeout' : 'CustomRunTimedOut',
-              message: `${kind} "${name}" failed to finish within ${deadline.budgetMs / 1000}s: its pod never started${pending ? ` (${pending})` : ''}`, time: now,
-            };
-            await orNotFound(this.kube.deletePod(namespace, podName, 0));
-          } else if (deadline !== undefined) {
-            // Nothing else wakes us while the pod waits: the scheduler may never write again.
-            this.enqueueLater(t.key, Math.min(deadline.at - Date.now() + 100, 60_000));
-          }
-        }
-      }
-    }
+    const { failure, pending } = await this.judgePod(t, run, pod, cancel);
+    const startTime = (t.startTime ?? status['startTime']) as string | undefined;
     const ctx: RunContext = {
-      ...(cancel ? { cancel } : {}), ...(failure ? { podFailure: failure } : {}), ...(pending ? { pending } : {}),
-      ...(typeof status['startTime'] === 'string' ? { startTime: status['startTime'] } : {}),
+      ...(cancel ? { cancel } : {}), ...(failure ? { podFailure: failure } : {}), ...(pending ? { pending } : {}), ...(startTime ? { startTime } : {}),
     };
     if (t.state.summary || failure) await this.finish(t, run, attempt, ctx);
     else await this.syncStatus(t, run, attempt, ctx);
+  }
+
+  /** Builds and creates the run's pod (adopting one a 409 reveals) and writes the first Running status; undefined when the run ended before it. */
+  private async startPod(t: Tracker, run: KObject, attempt: number, cancel: CancelRequest | undefined): Promise<V1Pod | undefined> {
+    const { kind, namespace, name, key } = t;
+    const podName = podNameFor(name, attempt);
+    const status = (run.status ?? {}) as Record<string, unknown>;
+    const extra = (status['extraFields'] ?? {}) as Record<string, unknown>;
+    const now = new Date().toISOString();
+    if (cancel) {
+      await this.failBeforeStart(t, run, kind === 'PipelineRun' ? 'Cancelled' : 'CustomRunCancelled', `${kind} "${name}" was cancelled before it started`);
+      return undefined;
+    }
+    if (!this.flag) {
+      await this.failBeforeStart(t, run, 'PipelineInPodDisabled',
+        `pipod is disabled: set enable-pipeline-in-pod: "true" in ConfigMap ${this.opts.namespace}/${FLAGS_CONFIGMAP} to run ${kind}s in one pod`);
+      return undefined;
+    }
+    const body = kind === 'PipelineRun' ? (run as unknown as Record<string, unknown>) : pipelineRunForCustomRun(run);
+    const built = await buildRunPod(this.refs, run, body, podName, { ...this.opts, startTime: now });
+    if (built.kind === 'failed') {
+      await this.failBeforeStart(t, run, built.reason, built.message);
+      return undefined;
+    }
+    let pod: V1Pod;
+    try {
+      pod = await this.kube.createPod(namespace, built.pod as V1Pod);
+      t.createdAtMs = Date.now();
+      this.metrics.inc('pipod_pods_created_total');
+      const tasks = built.plan.tasks.length + built.plan.finally.length;
+      this.opts.log.log('info', 'created pod', { run: key, pod: podName, tasks });
+      await this.event(run, 'Normal', 'PodCreated', `created pod ${podName} for ${tasks} task${tasks === 1 ? '' : 's'}`);
+    } catch (e) {
+      if (!isStatus(e, 409)) throw e;
+      pod = await this.kube.getPod(namespace, podName);
+      this.metrics.inc('pipod_pods_adopted_total');
+      this.opts.log.log('info', 'adopted existing pod', { run: key, pod: podName });
+    }
+    const startTime = kind === 'CustomRun' && typeof status['startTime'] === 'string' ? status['startTime'] : now;
+    const running = [{ type: 'Succeeded', status: 'Unknown', reason: 'Running', message: 'pod created', lastTransitionTime: now }];
+    await this.writeRunStatus(t, run, kind === 'PipelineRun'
+      ? { ...status, startTime, conditions: running }
+      : { ...status, startTime, conditions: running, extraFields: { ...extra, podName, attempt } });
+    t.startTime = startTime;
+    return pod;
+  }
+
+  /** Delivers a cancel, reads a finished pod's log, records start, and carries out the pod-health verdict (delete, recheck, Events). */
+  private async judgePod(t: Tracker, run: KObject, pod: V1Pod, cancel: CancelRequest | undefined): Promise<PodHealth> {
+    const podName = pod.metadata?.name ?? '';
+    const phase = pod.status?.phase;
+    const terminal = phase === 'Succeeded' || phase === 'Failed';
+    if (cancel && !t.state.summary && !terminal) await this.deliverCancel(t, pod, cancelFileContent(cancel));
+    if ((terminal || pod.metadata?.deletionTimestamp) && !t.state.summary) await this.readWholeLog(t, podName);
+    // A short run can go from Pending to Succeeded between two looks: the supervisor's first event says the pod started too.
+    if (!t.started && (phase === 'Running' || t.state.startTime !== undefined)) {
+      t.started = true;
+      const created = t.createdAtMs ?? (pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : undefined);
+      const startedAt = t.state.startTime !== undefined ? Date.parse(t.state.startTime) : Date.now();
+      if (created !== undefined) this.metrics.observe('pipod_pod_start_duration_seconds', Math.max(0, startedAt - created) / 1000, { kind: t.kind });
+      await this.event(run, 'Normal', 'PodStarted', `pod ${podName} started${pod.spec?.nodeName ? ` on node ${pod.spec.nodeName}` : ''}`);
+    }
+    const health = podHealth({ kind: t.kind, runName: t.name, pod, cancel, summarized: Boolean(t.state.summary), events: t.state.events, nowMs: Date.now() });
+    if (health.failure && t.failureRecorded !== health.failure.reason) {
+      t.failureRecorded = health.failure.reason;
+      await this.event(run, 'Warning', 'PodFailed', `${health.failure.reason}: ${health.failure.message}`);
+    }
+    if (health.deletePod) {
+      await orNotFound(this.kube.deletePod(t.namespace, podName, 0));
+      this.metrics.inc('pipod_pods_deleted_total', { reason: health.failure?.reason ?? 'unknown' });
+      await this.event(run, 'Warning', 'PodDeleted', `deleted pod ${podName} (${health.failure?.reason ?? 'no reason'})`);
+    }
+    if (health.recheckMs !== undefined) this.enqueueLater(t.key, health.recheckMs);
+    return health;
   }
 
   private async failBeforeStart(t: Tracker, run: KObject, reason: string, message: string): Promise<void> {
@@ -386,6 +366,7 @@ export class Controller {
     await this.writeRunStatus(t, run, status);
     this.metrics.inc('pipod_runs_finished_total', { kind: t.kind, reason });
     this.opts.log.log('info', 'run failed before start', { run: t.key, reason, message });
+    await this.event(run, 'Warning', 'RunFailed', `${reason}: ${message}`);
     this.drop(t.key);
   }
 
@@ -410,9 +391,17 @@ export class Controller {
       return;
     }
     const st = await this.syncStatus(t, run, attempt, ctx);
-    const reason = (st as { conditions?: { reason?: string }[] }).conditions?.[0]?.reason ?? 'Unknown';
+    const cond = (st as { conditions?: { status?: string; reason?: string; message?: string }[] }).conditions?.[0];
+    const reason = cond?.reason ?? 'Unknown';
     this.metrics.inc('pipod_runs_finished_total', { kind: t.kind, reason });
+    const times = st as { startTime?: unknown; completionTime?: unknown };
+    if (typeof times.startTime === 'string') {
+      const end = typeof times.completionTime === 'string' ? new Date(times.completionTime).getTime() : Date.now();
+      this.metrics.observe('pipod_run_duration_seconds', (end - new Date(times.startTime).getTime()) / 1000, { kind: t.kind, reason });
+    }
     this.opts.log.log('info', 'run finished', { run: t.key, reason });
+    const ok = cond?.status === 'True';
+    await this.event(run, ok ? 'Normal' : 'Warning', ok ? 'RunFinished' : 'RunFailed', `${t.kind} finished: ${reason}${cond?.message ? `: ${cond.message}` : ''}`);
     this.drop(t.key);
   }
 
@@ -471,47 +460,26 @@ export class Controller {
     this.metrics.inc('pipod_status_writes_total', { resource: res.plural });
   }
 
-  /** Follows the supervisor's log; each (re)connection replays the stream from its start, which the fold makes safe. */
+  /** Follows the supervisor's log (see stream.ts); every event moves the run's state and asks for a status sync soon. */
   private follow(t: Tracker, pod: V1Pod): void {
     const podName = pod.metadata?.name ?? '';
     if (t.follow?.podName === podName) return;
     this.unfollow(t);
-    let stopped = false;
-    let current: { abort: () => void } | undefined;
-    t.follow = { podName, stop: () => { stopped = true; current?.abort(); } };
-    const loop = async (): Promise<void> => {
-      while (!stopped && !this.stopped) {
-        let local: RunState = EMPTY_RUN;
-        const f = this.kube.followLog(t.namespace, podName, SUPERVISOR_CONTAINER, (line) => {
-          const ev = parseEventLine(line);
-          if (!ev) return;
-          local = applyEvent(local, ev);
-          this.metrics.inc('pipod_events_total');
-          if (local.events >= t.state.events) {
-            t.state = local;
-            this.enqueueLater(t.key, ev.type === 'run.finished' ? 0 : 250);
-          }
-        });
-        current = f;
-        try {
-          await f.done;
-        } catch (e) {
-          // 400 while the container is still starting; 404 when the pod is gone (the reconcile notices).
-          this.opts.log.log('debug', 'log stream not available yet', { run: t.key, error: errText(e) });
-        }
-        if (local.summary || stopped) break;
-        await sleep(1000);
-        this.enqueue(t.key);
-      }
-    };
-    void loop();
+    const stop = followSupervisor(this.kube, t.namespace, podName, {
+      seen: () => t.state.events,
+      onState: (s, ev) => {
+        this.metrics.inc('pipod_events_total');
+        t.state = s;
+        this.enqueueLater(t.key, ev.type === 'run.finished' ? 0 : 250);
+      },
+      onGap: () => this.enqueue(t.key), closed: () => this.stopped, log: this.opts.log, run: t.key,
+    });
+    t.follow = { podName, stop };
   }
 
   private async readWholeLog(t: Tracker, podName: string): Promise<void> {
     try {
-      const text = await this.kube.readLog(t.namespace, podName, SUPERVISOR_CONTAINER);
-      const events = text.split('\n').map(parseEventLine).filter((e): e is RunEvent => e !== undefined);
-      const s = foldEvents(events);
+      const s = await readSupervisorLog(this.kube, t.namespace, podName);
       if (s.events >= t.state.events) t.state = s;
     } catch (e) {
       this.opts.log.log('warn', 'could not read the supervisor log', { run: t.key, pod: podName, error: errText(e) });
@@ -541,13 +509,4 @@ export class Controller {
 
 function keyOf(kind: RunKind, o: KObject): string {
   return `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-}
-
-function parseShapes(s: string | undefined): Record<string, TaskShape> | undefined {
-  if (!s) return undefined;
-  try {
-    return JSON.parse(s) as Record<string, TaskShape>;
-  } catch {
-    return undefined;
-  }
 }

@@ -8,3 +8,8 @@ export * from './log.ts';
 export * from './metrics.ts';
 export * from './leader.ts';
 export * from './controller.ts';
+export * from './events.ts';
+export * from './cert.ts';
+export * from './webhook.ts';
+export * from './queue.ts';
+export * from './stream.ts';

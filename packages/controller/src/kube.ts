@@ -81,11 +81,13 @@ export class Kube {
   readonly core: k8s.CoreV1Api;
   readonly custom: k8s.CustomObjectsApi;
   readonly coordination: k8s.CoordinationV1Api;
+  readonly admission: k8s.AdmissionregistrationV1Api;
 
   constructor(readonly config: k8s.KubeConfig) {
     this.core = config.makeApiClient(k8s.CoreV1Api);
     this.custom = config.makeApiClient(k8s.CustomObjectsApi);
     this.coordination = config.makeApiClient(k8s.CoordinationV1Api);
+    this.admission = config.makeApiClient(k8s.AdmissionregistrationV1Api);
   }
 
   /** Loads a kubeconfig file, or the default chain (KUBECONFIG, ~/.kube/config, in-cluster). */
@@ -188,6 +190,37 @@ export class Kube {
   /** Replaces a Lease (the resourceVersion in body makes it a compare-and-swap: 409 when someone else wrote first). */
   replaceLease(namespace: string, body: k8s.V1Lease): Promise<k8s.V1Lease> {
     return call(`replace lease ${namespace}/${body.metadata?.name ?? ''}`, () => this.coordination.replaceNamespacedLease({ namespace, name: body.metadata?.name ?? '', body }));
+  }
+
+  /** Creates a core/v1 Event. */
+  createEvent(namespace: string, body: k8s.CoreV1Event): Promise<k8s.CoreV1Event> {
+    return call(`create event ${namespace}/${body.metadata?.name ?? ''}`, () => this.core.createNamespacedEvent({ namespace, body }));
+  }
+
+  /** GETs a Secret. */
+  getSecret(namespace: string, name: string): Promise<k8s.V1Secret> {
+    return call(`get secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
+  }
+
+  /** Creates a Secret. */
+  createSecret(namespace: string, body: k8s.V1Secret): Promise<k8s.V1Secret> {
+    return call(`create secret ${namespace}/${body.metadata?.name ?? ''}`, () => this.core.createNamespacedSecret({ namespace, body }));
+  }
+
+  /** Replaces a Secret (compare-and-swap on the resourceVersion in body). */
+  replaceSecret(namespace: string, body: k8s.V1Secret): Promise<k8s.V1Secret> {
+    return call(`replace secret ${namespace}/${body.metadata?.name ?? ''}`, () => this.core.replaceNamespacedSecret({ namespace, name: body.metadata?.name ?? '', body }));
+  }
+
+  /** GETs a MutatingWebhookConfiguration. */
+  getMutatingWebhook(name: string): Promise<k8s.V1MutatingWebhookConfiguration> {
+    return call(`get mutatingwebhookconfiguration ${name}`, () => this.admission.readMutatingWebhookConfiguration({ name }));
+  }
+
+  /** JSON-patches a MutatingWebhookConfiguration. */
+  patchMutatingWebhook(name: string, ops: readonly unknown[]): Promise<k8s.V1MutatingWebhookConfiguration> {
+    return call(`patch mutatingwebhookconfiguration ${name}`, () =>
+      this.admission.patchMutatingWebhookConfiguration({ name, body: ops }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch)));
   }
 
   /** Reads a container's whole log once. */

@@ -142,6 +142,80 @@ export function pendingDeadline(pod: V1Pod): { readonly at: number; readonly bud
   return { at: new Date(created).getTime() + 1000 + budgetMs, budgetMs };
 }
 
+/** A pod-level reason the run ends now, as the run's status carries it. */
+export interface PodFailure {
+  readonly reason: string;
+  readonly message: string;
+  readonly time: string;
+}
+
+/** What the reconciler knows when it judges a run's pod. */
+export interface PodHealthInput {
+  readonly kind: 'PipelineRun' | 'CustomRun';
+  readonly runName: string;
+  readonly pod: V1Pod;
+  readonly cancel: CancelRequest | undefined;
+  /** The supervisor's summary has been read (the run's outcome is known). */
+  readonly summarized: boolean;
+  /** Supervisor events read so far (0: it never spoke). */
+  readonly events: number;
+  readonly nowMs: number;
+}
+
+/**
+ * The verdict on a run's pod: the failure that ends the run now (if any),
+ * whether the pod must be deleted for it, what a pending pod waits for, and
+ * when to look again (nothing else wakes the reconciler while a pod waits).
+ */
+export interface PodHealth {
+  readonly failure?: PodFailure;
+  readonly deletePod: boolean;
+  readonly pending?: string;
+  readonly recheckMs?: number;
+}
+
+/**
+ * Judges a run's pod (pure): a terminal or deleted pod ends the run unless
+ * the summary already did; a pod that cannot start (image pull, container
+ * config, failed init), a cancelled pod no node takes, and a pod past the
+ * pipeline's deadline before its supervisor spoke are failed and deleted.
+ * Call it after the whole log of a terminal pod has been read.
+ */
+export function podHealth(i: PodHealthInput): PodHealth {
+  const { pod, kind, runName } = i;
+  const now = new Date(i.nowMs).toISOString();
+  const phase = pod.status?.phase;
+  const deleting = Boolean(pod.metadata?.deletionTimestamp);
+  if (phase === 'Succeeded' || phase === 'Failed' || deleting) {
+    // A deleted or evicted pod fails the run even when its supervisor managed to report (SIGTERM reads as a cancel).
+    const failure = deleting ? podFailure(pod, true, now) : !i.summarized || pod.status?.reason === 'Evicted' ? podFailure(pod, false, now) : undefined;
+    return { deletePod: false, ...(failure ? { failure } : {}) };
+  }
+  if (i.summarized) return { deletePod: false };
+  // An image that cannot be pulled (or a container that cannot be created) never fixes itself: fail now, as Tekton does.
+  const stuck = startFailure(pod);
+  // Its other containers would otherwise wait until the pod's deadline.
+  if (stuck !== undefined) return { deletePod: true, failure: { reason: 'PodStartFailed', message: `the run's pod cannot start: ${stuck}`, time: now } };
+  if (phase !== 'Pending') return { deletePod: false };
+  const waits = startPending(pod);
+  if (i.cancel && waits?.unschedulable) {
+    // Finally could only run in this pod, which no node takes: the run ends cancelled now (Tekton deletes a pending pod on cancel too).
+    const reason = kind === 'PipelineRun' ? 'Cancelled' : 'CustomRunCancelled';
+    return { deletePod: true, failure: { reason, message: `${kind} "${runName}" was cancelled before its pod was scheduled`, time: now } };
+  }
+  const pending = waits?.message;
+  const deadline = i.events === 0 ? pendingDeadline(pod) : undefined;
+  if (deadline !== undefined && i.nowMs >= deadline.at) {
+    const reason = kind === 'PipelineRun' ? 'PipelineRunTimeout' : 'CustomRunTimedOut';
+    const message = `${kind} "${runName}" failed to finish within ${deadline.budgetMs / 1000}s: its pod never started${pending ? ` (${pending})` : ''}`;
+    return { deletePod: true, failure: { reason, message, time: now } };
+  }
+  return {
+    deletePod: false, ...(pending ? { pending } : {}),
+    ...(deadline !== undefined ? { recheckMs: Math.min(deadline.at - i.nowMs + 100, 60_000) } : {}),
+  };
+}
+
 /** Parses a timeout as Tekton writes it (`1h2m3s`, `.5s`, `500ms`, `0`) into milliseconds: the plan's one Go-duration parser, non-negative. */
 export function parseGoDuration(s: unknown): number | undefined {
   return parseDuration(s);
@@ -215,4 +289,14 @@ export function taskRunObject(run: KObject, task: string, name: string, pod: str
       taskSpec: { description: `Task ${task} of ${runName}, run by pipod inside pod ${pod}`, steps, ...(results.length > 0 ? { results } : {}) },
     },
   };
+}
+
+/** The task shapes a run pod records in its annotation; undefined when missing or unreadable. */
+export function parseShapes(s: string | undefined): Record<string, TaskShape> | undefined {
+  if (!s) return undefined;
+  try {
+    return JSON.parse(s) as Record<string, TaskShape>;
+  } catch {
+    return undefined;
+  }
 }
