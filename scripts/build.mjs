@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const external = ['yaml', 'yargs', 'yargs/*', '@kubernetes/client-node', 'tar'];
+// node-forge (the webhook's certificates) requires Node built-ins dynamically, which an ESM bundle cannot.
+const external = ['yaml', 'yargs', 'yargs/*', '@kubernetes/client-node', 'tar', 'node-forge'];
 
 /** Every bundle the project ships: in-pod runtime, CLI, controller. */
 export const bundles = [
