@@ -58,12 +58,13 @@ describe('sidecars on podman', () => {
     // The third task checked the server's start time against the first task's: same process.
     expect(summary.results).toEqual({ seen: 'written by first, was here' });
     expect(summary.tasks.check).toMatchObject({ status: 'Succeeded', results: { count: '2' } });
-    const log = stderr.split('\n').filter((l) => l.startsWith('[db] '));
+    // Step and sidecar output is `[name] ` for stdout and `[name]! ` for stderr (PostgreSQL logs to stderr).
+    const log = stderr.split('\n').filter((l) => /^\[db\]!? /.test(l));
     expect(log.some((l) => l.includes('database system is ready to accept connections'))).toBe(true);
     const shutdown = log.find((l) => l.includes('received smart shutdown request'));
     expect(log.some((l) => l.includes('database system is shut down'))).toBe(true);
     // PostgreSQL stamps its log lines: the SIGTERM came after finally ended.
-    const at = /^\[db\] (\S+ \S+) UTC/.exec(shutdown ?? '')?.[1];
+    const at = /^\[db\]!? (\S+ \S+) UTC/.exec(shutdown ?? '')?.[1];
     expect(at).toBeDefined();
     expect(Date.parse(`${at ?? ''}Z`.replace(' ', 'T'))).toBeGreaterThanOrEqual(Date.parse(summary.tasks.check!.finishedAt!) - 5);
     expectNothingLeft('e2e-sidecar-pipeline');
