@@ -1,6 +1,6 @@
 /**
  * Tekton parity: conformance cases (e2e/conformance/) run by real Tekton
- * v1.10 on the test cluster, a pod per task, compared with the same
+ * v1.15.1 on the test cluster, a pod per task, compared with the same
  * expectation pipod meets on podman. It checks that the expectations are
  * Tekton's behaviour, not ours: the run's status (and reason, when the case
  * names one), each task's status and results, and the pipeline results.
@@ -19,12 +19,12 @@ import { BUSYBOX_IMAGE, ROOT } from './helpers.ts';
 /**
  * Cases whose Tekton behaviour pipod claims as its own. Left out besides the
  * kinds above:
- * - `matrix`: Tekton v1.10 counts an `include` entry that adds a combination
+ * - `matrix`: Tekton (v1.10, still in v1.15.1) counts an `include` entry that adds a combination
  *   once per new value (Matrix.countNewCombinationsFromInclude) and creates an
  *   extra, empty TaskRun that fails validation; pipod makes the combinations
  *   matrix.md describes.
- * - `pipeline-timeout-finally`: when `timeouts.tasks` runs out Tekton v1.10
- *   ends the run without its finally tasks (tektoncd/pipeline#8982, open);
+ * - `pipeline-timeout-finally`: when `timeouts.tasks` runs out Tekton (v1.10, still in
+ *   v1.15.1) ends the run without its finally tasks (tektoncd/pipeline#8982, open);
  *   pipod runs them, as pipelineruns.md says.
  * - `sidecar-crash`, `sidecar-never-ready`: pipod fails a task whose sidecar
  *   crashes or never gets ready; Tekton runs the steps regardless.
