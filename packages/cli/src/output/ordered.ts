@@ -7,7 +7,8 @@
  * is handed on only once that step's output has been, as far as the engine
  * can count what the container wrote; when the follower is still behind
  * after a short wait, the container's log is read whole and the missing lines
- * are handed on first. The other way round, a step's output can arrive
+ * are handed on first (read again for a few seconds while the engine's own
+ * log is behind as well, which a loaded machine shows). The other way round, a step's output can arrive
  * before the supervisor's word that the step started: it is held until then.
  * Lines are counted per container and stream, so a line is never handed on
  * twice.
@@ -32,7 +33,10 @@ export interface OrderedSink {
 
 /** How long a step's end may wait for its output to arrive through the follower before its log is read whole. */
 export const CATCH_UP_WAIT_MS = 500;
+/** How long a step's end may wait in all: the engine writes its log after the container's pipe, and under load it lags by seconds. */
+export const CATCH_UP_MAX_MS = 5000;
 const POLL_MS = 20;
+const REREAD_MS = 250;
 
 const keyOf = (l: LogLine): string => `${l.container}/${l.stream}`;
 
@@ -58,6 +62,7 @@ export class OrderedOutput {
     private readonly waitMs = CATCH_UP_WAIT_MS,
     /** The containers that run steps (their lines wait for a start); others (sidecars) go on at once. */
     private readonly stepContainers: ReadonlySet<string> = new Set(),
+    private readonly maxMs = Math.max(waitMs, CATCH_UP_MAX_MS),
   ) {}
 
   /** A line from the follower: handed on unless a read already did. */
@@ -150,9 +155,15 @@ export class OrderedOutput {
     this.waitingFor = container;
     try {
       for (let waited = 0; this.count(container) < want && waited < this.waitMs; waited += POLL_MS) await new Promise((r) => setTimeout(r, POLL_MS));
-      if (this.count(container) >= want || this.closed) return;
-      const lines = await source.read(container).catch(() => []);
-      if (!this.closed) this.addMissing(lines);
+      // The engine's own log can lag behind too: read it again until it holds what the wrapper counted.
+      for (let waited = this.waitMs; !this.closed; waited += REREAD_MS) {
+        if (this.count(container) >= want) return;
+        const lines = await source.read(container).catch(() => []);
+        if (this.closed) return;
+        this.addMissing(lines);
+        if (this.count(container) >= want || waited >= this.maxMs) return;
+        await new Promise((r) => setTimeout(r, REREAD_MS));
+      }
     } finally {
       this.waitingFor = undefined;
     }

@@ -75,4 +75,23 @@ describe('OrderedOutput', () => {
     await o.idle();
     expect(seen).toEqual(['db stdout sidecar says', 'step.started a', 'a stdout early', 'a stdout on time', 'step.finished a']);
   });
+
+  it('reads the log again while the engine\'s own log is behind too, and gives up after its bound', async () => {
+    const { seen, sink } = record();
+    let reads = 0;
+    const late = line('a', 'late');
+    // The first read misses the line (the engine has not written it yet); the second has it.
+    const o = new OrderedOutput(sink, { written: () => 1, read: () => Promise.resolve(reads++ === 0 ? [] : [late]) }, 0, new Set(), 2000);
+    o.event(started('a'));
+    o.event(finished('a'));
+    await o.idle();
+    expect([seen, reads]).toEqual([['step.started a', 'a stdout late', 'step.finished a'], 2]);
+
+    const never = record();
+    let tries = 0;
+    const p = new OrderedOutput(never.sink, { written: () => 1, read: () => { tries++; return Promise.resolve([]); } }, 0, new Set(), 600);
+    p.event(finished('b'));
+    await p.idle();
+    expect([never.seen, tries]).toEqual([['step.finished b'], 4]);
+  });
 });
