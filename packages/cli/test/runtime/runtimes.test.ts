@@ -186,7 +186,8 @@ describe.each(engines)('the shared run skeleton on %s', (name, engine) => {
     const h = e.start({ pod, plan, logs: false }, obs);
     await h.cancel('graceful');
     const s = await h.result;
-    expect([s.status, s.reason, s.tasks['t1']?.status]).toEqual(['Cancelled', 'Cancelled before the pod started', 'Cancelled']);
+    // Nothing ran: the task is reported as not run, not as cancelled while running.
+    expect([s.status, s.reason, s.tasks['t1']?.status, s.tasks['t1']?.reason]).toEqual(['Cancelled', 'Cancelled before the pod started', 'Skipped', 'PipelineRunCancelled']);
     expect(e.calls.filter((c) => c === 'kube play' || c === 'createPod')).toEqual([]);
     expect(seen.events).toEqual([]);
   });
@@ -239,5 +240,11 @@ describe.each(engines)('the shared run skeleton on %s', (name, engine) => {
     const s = await engine({ lines: LINES.slice(0, 3) }).start({ pod, plan, logs: false }, {}).result;
     expect(s.status).toBe('Failed');
     expect(s.reason).toContain(name === 'podman' ? 'supervisor: warming up' : 'the supervisor ended without a summary');
+  });
+
+  it('keeps what the supervisor reported before its stream ended without a summary', async () => {
+    const s = await engine({ lines: LINES.slice(0, -1) }).start({ pod, plan, logs: false }, {}).result;
+    expect(s.status).toBe('Failed');
+    expect(s.tasks['t1']).toMatchObject({ status: 'Succeeded', reason: 'Succeeded', attempts: 1, results: { out: 'x' } });
   });
 });
