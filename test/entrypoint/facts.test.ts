@@ -113,8 +113,10 @@ describe('container deaths', () => {
     expect(done).toEqual({ seq: 4, exitCode, reason, message, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:00.000Z' });
   });
 
-  it('keeps the time the engine saw the end', () => {
-    expect(deathDone({ container: 'c', reason: 'Error', exitCode: 1, finishedAt: '2025-12-31T23:59:59.000Z' }, 1, T).finishedAt).toBe('2025-12-31T23:59:59.000Z');
+  it('keeps the time the engine saw the end, unless the container died before the step started', () => {
+    const d = { container: 'c', reason: 'Error', exitCode: 1, finishedAt: '2026-01-01T00:00:01.000Z' } as const;
+    expect(deathDone(d, 1, T + 2000, T + 500)).toMatchObject({ startedAt: '2026-01-01T00:00:00.500Z', finishedAt: '2026-01-01T00:00:01.000Z' });
+    expect(deathDone(d, 1, T + 2000, T + 1500)).toMatchObject({ startedAt: '2026-01-01T00:00:01.500Z', finishedAt: '2026-01-01T00:00:02.000Z' });
   });
 
   it.each([

@@ -154,11 +154,13 @@ export function stepStatus(done: Pick<DoneMessage, 'reason' | 'exitCode'>, stopR
  * runtime's fact that its container ended (`Layout.deadFile`): Tekton's step
  * reason (`OOMKilled`, `StartFailed`) or a failure with the container's exit code.
  */
-export function deathDone(death: ContainerDeath, seq: number, now: number): DoneMessage {
+export function deathDone(death: ContainerDeath, seq: number, now: number, startedAt: number = now): DoneMessage {
   const reason: StepEndReason = death.reason === 'OOMKilled' || death.reason === 'StartFailed' ? death.reason : 'Failed';
   const what = death.reason === 'OOMKilled' ? 'was OOM-killed' : death.reason === 'StartFailed' ? 'could not start' : `exited with code ${death.exitCode}`;
   const at = new Date(now).toISOString();
-  return { seq, exitCode: death.exitCode, reason, message: `container ${death.container} ${what}${death.message !== undefined && death.message !== '' ? `: ${death.message}` : ''}`, startedAt: at, finishedAt: death.finishedAt ?? at };
+  // A container that died before its step's turn ends the step the moment it starts.
+  const end = death.finishedAt !== undefined && Date.parse(death.finishedAt) >= startedAt ? death.finishedAt : at;
+  return { seq, exitCode: death.exitCode, reason, message: `container ${death.container} ${what}${death.message !== undefined && death.message !== '' ? `: ${death.message}` : ''}`, startedAt: new Date(startedAt).toISOString(), finishedAt: end };
 }
 
 /**

@@ -170,7 +170,7 @@ export class Mailbox {
       const done = readJson<DoneMessage>(file);
       if (done !== undefined) return { done, died: false };
       const death = this.death(container);
-      return death === undefined ? undefined : { done: deathDone(death, seq, clock.now()), died: 'engine' };
+      return death === undefined ? undefined : { done: deathDone(death, seq, clock.now(), since), died: 'engine' };
     });
     try {
       return await Promise.race([ended, died]);
