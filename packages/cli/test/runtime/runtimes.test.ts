@@ -248,3 +248,44 @@ describe.each(engines)('the shared run skeleton on %s', (name, engine) => {
     expect(s.tasks['t1']).toMatchObject({ status: 'Succeeded', reason: 'Succeeded', attempts: 1, results: { out: 'x' } });
   });
 });
+
+describe('the kubernetes runtime reports container deaths to the supervisor', () => {
+  it('writes the dead fact of a step container the kubelet saw OOM-killed, by exec, once', async () => {
+    const execs: string[][] = [];
+    let wrote: () => void = () => undefined;
+    const written = new Promise<void>((r) => { wrote = r; });
+    const kube: KubeCalls = {
+      currentNamespace: () => 'ns',
+      createPod: (_ns, body) => Promise.resolve(body),
+      getPod: () => Promise.resolve({ status: { phase: 'Running', containerStatuses: [
+        { name: SUPERVISOR_CONTAINER, state: { running: {} } },
+        { name: 'step-t1-a', state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } },
+      ] } } as unknown as V1Pod),
+      deletePod: () => Promise.resolve(),
+      exec: (_ns, _pod, c, command) => {
+        execs.push([c, ...command]);
+        wrote();
+        return Promise.resolve({ status: 'Success', stderr: '' });
+      },
+      followLog: (_ns, _pod, container, onLine) => ({
+        done: (async () => {
+          if (container !== SUPERVISOR_CONTAINER) return;
+          onLine(LINES[0] ?? '');
+          // The supervisor goes on only once it was told (two more looks must not write it again).
+          await written;
+          await new Promise((r) => setTimeout(r, 2500));
+          onLine(LINES.at(-1) ?? '');
+        })(),
+        abort: () => undefined,
+      }),
+    };
+    const s = await new KubernetesRuntime({ kube }).start({ pod, plan, logs: false }, {}).result;
+    expect(s.status).toBe('Succeeded');
+    expect(execs).toHaveLength(1);
+    const [container, ...command] = execs[0] ?? [];
+    expect(container).toBe(SUPERVISOR_CONTAINER);
+    const script = command.at(-1) ?? '';
+    expect(script).toContain(JSON.stringify(new Layout().deadFile('step-t1-a')));
+    expect(script).toContain(JSON.stringify(JSON.stringify({ container: 'step-t1-a', reason: 'OOMKilled', exitCode: 137 })));
+  }, 15_000);
+});
