@@ -75,6 +75,8 @@ export function createRunDirs(layout: Layout, plan: ExecutionPlan): void {
   mkdirp(layout.containersDir, 0o777);
   mkdirp(layout.tasksDir, 0o777);
   mkdirp(layout.logsDir, 0o777);
+  // Only the runtime (from outside) and the supervisor write facts: not world-writable like the mailboxes.
+  mkdirp(layout.factsDir, 0o755);
   for (const t of [...plan.tasks, ...plan.finally]) {
     mkdirp(layout.taskDir(t.id), 0o777);
     mkdirp(layout.taskResultsDir(t.id), 0o777);

@@ -66,6 +66,12 @@ export class Layout {
   get tasksDir(): string { return `${this.runDir}/tasks`; }
   /** Directory of the containers' log copies. */
   get logsDir(): string { return `${this.runDir}/logs`; }
+  /**
+   * Facts about containers that only the runtime driving the pod (from
+   * outside it) or the supervisor write — never a step or sidecar container,
+   * so no step can declare another container dead.
+   */
+  get factsDir(): string { return `${this.runDir}/facts`; }
 
   /** Per-container mailbox directory. */
   containerDir(container: string): string { return `${this.runDir}/containers/${container}`; }
@@ -85,6 +91,8 @@ export class Layout {
   scriptFile(container: string, seq: number): string { return `${this.containerDir(container)}/script-${seq}`; }
   /** Exit code file of the wrapper's warm-up run (never a step's). */
   warmUpExitCodeFile(container: string): string { return `${this.containerDir(container)}/.warm-up-exit-code`; }
+  /** Runtime → supervisor: the container ended for good or never started (a `ContainerDeath`). */
+  deadFile(container: string): string { return `${this.factsDir}/dead-${container}.json`; }
   /** Copy of a container's output, so it can be read without the container runtime. */
   logFile(container: string): string { return `${this.runDir}/logs/${container}.log`; }
 

@@ -14,6 +14,7 @@ import {
   INIT_CONTAINER, Layout, PipodError, RUNTIME_VOLUME, SUPERVISOR_CONTAINER, type CancelMode, type RunSummary,
 } from '@pipod/plan';
 import type { SupervisorStream } from './events.ts';
+import { DeathWatch, writeDeath } from './podman-deaths.ts';
 import { parseTimedLine } from '../output/podman-logs.ts';
 import { readStepMessages } from '../runstore/step-messages.ts';
 import { toPodmanPod, uniquePodName, type ImageMap } from './podman-pod.ts';
@@ -200,6 +201,7 @@ class PodmanDriver implements RunDriver {
     writeFileSync(podFile, toYaml(pp.pod, { lineWidth: 0 }));
 
     this.created = true;
+    this.watchDeaths(pp.pod);
     const play = await this.podman.exec(['kube', 'play', podFile]);
     if (play.code !== 0) {
       let detail = lastLines(play.stderr, 4);
@@ -335,6 +337,31 @@ class PodmanDriver implements RunDriver {
       if (existsSync(this.hostDir)) writeFileSync(join(this.hostDir, KEPT_FILE), `${new Date().toISOString()}\n`);
       this.note(`kept pod ${this.podName} and ${this.hostDir} (remove with: podman pod rm -f ${this.podName} && rm -rf ${this.hostDir})`);
     }
+  }
+
+  /**
+   * Follows podman's events from just before the pod is played (a container
+   * OOM-killed at its start dies before `kube play` returns) and writes a
+   * dead fact into the run volume for every step or sidecar container that
+   * dies: the supervisor ends a step waiting on it at once.
+   */
+  private watchDeaths(pod: { readonly spec: { readonly containers: readonly { readonly name: string; readonly [k: string]: unknown }[] } }): void {
+    const layout = this.layout;
+    if (layout === undefined) return;
+    const containers = new Set(containerOwners(this.req.plan).keys());
+    const limited = new Set(pod.spec.containers.filter((c) => {
+      const res = c['resources'] as { limits?: Record<string, unknown> } | undefined;
+      return res?.limits?.['memory'] !== undefined;
+    }).map((c) => c.name));
+    const watch = new DeathWatch(this.podName, containers, limited, (death) => {
+      try {
+        writeDeath(layout, death);
+      } catch {
+        // The run directory is already gone (cleanup): nobody waits any more.
+      }
+    });
+    const since = new Date(Date.now() - 1000).toISOString();
+    void this.follow(['events', '--since', since, '--filter', 'type=container', '--format', 'json'], (line, stream) => { if (stream === 'stdout') watch.line(line); });
   }
 
   private follow(args: readonly string[], onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<void> {
