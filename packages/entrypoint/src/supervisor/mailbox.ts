@@ -9,6 +9,9 @@ import { substitute, substituteArgs, type DoneMessage, type Layout, type PlanEnv
 import { ageMs, readJson, writeAtomic, writeJson, type Clock, type Timers, type Waiter } from '../io.ts';
 import { DEFAULT_SHEBANG } from '../step.ts';
 
+/** Largest done message read: the container writes it, and a huge one must not fill the supervisor's memory. */
+const MAX_DONE_BYTES = 1024 * 1024;
+
 /** What a start message is built from: a step's or a sidecar's process. */
 export interface ProcessSpec {
   readonly container: string;
@@ -99,7 +102,7 @@ export class Mailbox {
 
   /** The done message of `seq`, when written. */
   readDone(container: string, seq: number): DoneMessage | undefined {
-    return readJson<DoneMessage>(this.layout.doneFile(container, seq));
+    return readJson<DoneMessage>(this.layout.doneFile(container, seq), MAX_DONE_BYTES);
   }
 
   /** True once `seq` has a done message. */
@@ -137,7 +140,7 @@ export class Mailbox {
         }
       });
     });
-    const done = waiter.until([layout.containerDir(container)], (n) => n === name, () => readJson<DoneMessage>(file)).then((d) => ({ done: d, died: false }));
+    const done = waiter.until([layout.outboxDir(container)], (n) => n === name, () => readJson<DoneMessage>(file, MAX_DONE_BYTES)).then((d) => ({ done: d, died: false }));
     try {
       return await Promise.race([done, died]);
     } finally {
