@@ -6,12 +6,13 @@
  * change what the victims did, and the summary reports their real outcomes.
  * Run it under the e2e lock: `flock /tmp/pipod-e2e.lock npx vitest run e2e/isolation.test.ts`.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary, StepSummary } from '@pipod/plan';
 import { ROOT, containersNamed, ensureImages, podsNamed } from './helpers.ts';
+import { CLUSTER_KUBECONFIG, clusterUnavailable } from './cluster/cluster.ts';
 
 const CLI = join(ROOT, 'packages/cli/bin/pipod.mjs');
 const RUN_ROOT = '/var/lib/pipod/runs';
@@ -21,9 +22,9 @@ type Report = RunSummary;
 /** A step of the report. */
 type ReportStep = StepSummary & { readonly logTail?: readonly string[] };
 
-function pipodRun(file: string): Promise<{ code: number | null; report: Report; stderr: string }> {
+function pipodRun(file: string, args: readonly string[] = []): Promise<{ code: number | null; report: Report; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn('node', [CLI, 'run', '-o', 'json', '-f', join(ROOT, 'e2e/pipelines', file)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('node', [CLI, 'run', '-o', 'json', '-f', join(ROOT, 'e2e/pipelines', file), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -90,4 +91,21 @@ describe('a step that attacks the other tasks of its pod', () => {
     expect(containersNamed('e2e-isolation')).toEqual([]);
     if (existsSync(RUN_ROOT)) expect(readdirSync(RUN_ROOT).filter((d) => d.startsWith('e2e-isolation'))).toEqual([]);
   });
+});
+
+// The same attack on the test cluster: kubelet's subPath and readOnly mounts instead of podman's host paths.
+const noCluster = clusterUnavailable();
+describe.skipIf(noCluster !== undefined)(`on the test cluster${noCluster !== undefined ? ` (skipped: ${noCluster})` : ''}`, () => {
+  it('the victims\' real outcomes are reported and nothing was forged', async () => {
+    execFileSync('bash', [join(ROOT, 'e2e/cluster/import-images')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const r = await pipodRun('isolation.yaml', ['--runtime', 'kubernetes', '--kubeconfig', CLUSTER_KUBECONFIG, '-n', 'default']);
+    expect(r.report.results).toEqual({ consumed: 'real' });
+    expect(r.report.tasks.sleeper?.steps.map((s) => [s.status, s.exitCode])).toEqual([['Failed', 1]]);
+    expect(logOf(r.report, 'holder')).toContain('holder runs its own command');
+    expect(JSON.stringify(r.report)).not.toMatch(/STOLEN|s3cr3t-token-value|PLAN-VISIBLE|ENV-VISIBLE/);
+    const sees = logOf(r.report, 'attacker').split('\n').find((l) => l.startsWith('SEES: ')) ?? '';
+    expect(sees).toContain('attacker-attack');
+    for (const other of ['producer', 'consumer', 'sleeper', 'holder', 'plan.json']) expect(sees).not.toContain(other);
+    expect(r.code).toBe(1);
+  }, 300_000);
 });
