@@ -3,19 +3,20 @@
  * `Waiter` that wakes on inotify events instead of polling.
  */
 import * as fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 
 let tmpCounter = 0;
 
 /**
  * Writes a file under a temporary name and renames it into place, so a reader never sees half of it.
- * The temporary file has an unguessable name and is created exclusively: the supervisor also writes
- * into directories a task can write, and a symlink planted there must not redirect the write.
+ * The temporary file is created exclusively (O_EXCL never follows a symlink): the supervisor also
+ * writes into directories a task can write, and a link planted there must not redirect the write;
+ * the random part keeps a task from making every name taken (node:crypto would cost each wrapper
+ * about 0.4 MiB).
  */
 export function writeAtomic(path: string, data: string | Buffer, mode?: number): void {
   for (let tries = 0; ; tries++) {
-    const tmp = `${dirname(path)}/.${basename(path)}.${process.pid}.${++tmpCounter}.${randomBytes(4).toString('hex')}.tmp`;
+    const tmp = `${dirname(path)}/.${basename(path)}.${process.pid}.${++tmpCounter}.${Math.random().toString(36).slice(2, 8)}.tmp`;
     try {
       fs.writeFileSync(tmp, data, { flag: 'wx', ...(mode === undefined ? {} : { mode }) });
     } catch (e) {
