@@ -232,14 +232,14 @@ export async function fakeRun(plan: ExecutionPlan, script: Script, opts: FakeRun
       if (dead.has(c)) continue;
       let names: string[];
       try {
-        names = fs.readdirSync(layout.containerDir(c));
+        names = fs.readdirSync(layout.inboxDir(c));
       } catch {
         continue;
       }
       for (const n of names) {
         const m = /^start-(\d+)\.json$/.exec(n);
         if (m === null || seen.has(`${c}/${m[1]}`)) continue;
-        const msg = JSON.parse(fs.readFileSync(join(layout.containerDir(c), n), 'utf8')) as StartMessage;
+        const msg = JSON.parse(fs.readFileSync(join(layout.inboxDir(c), n), 'utf8')) as StartMessage;
         // A start written ahead waits for its predecessor's end, and is dropped by its stop file.
         if (fs.existsSync(layout.stopFile(c, msg.seq)) && msg.after !== undefined) {
           seen.add(`${c}/${msg.seq}`);

@@ -3,7 +3,7 @@
  * and the event stream the supervisor prints. Files are written to a temp
  * name and renamed into place so a reader never sees half a message.
  */
-import type { ParamValue } from './plan.ts';
+import type { ParamValue, PlanSettings, PlanSidecar } from './plan.ts';
 
 /** Supervisor → step/sidecar wrapper: run this, fully substituted. */
 export interface StartMessage {
@@ -47,6 +47,17 @@ export interface ArmedAfter {
 export function armedGoesOn(after: ArmedAfter, done: Pick<DoneMessage, 'reason' | 'exitCode'>): boolean {
   if (done.reason === 'Stopped') return false;
   return after.continueOnError || (done.reason === 'Completed' && done.exitCode === 0);
+}
+
+/**
+ * Init → wrapper, in its inbox before any container starts: what a wrapper
+ * needs before its first start message. Wrappers never see the plan, which
+ * holds every other task's commands and run-time env.
+ */
+export interface ContainerConfig {
+  readonly settings: PlanSettings;
+  /** The sidecar's own plan entry (probes, grace period); absent for a step. */
+  readonly sidecar?: PlanSidecar;
 }
 
 /** Why a step's process ended the way it did. */

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -250,11 +250,13 @@ class PodmanDriver implements RunDriver {
     const seen = this.written.get(container) ?? { offset: 0, lines: 0, lastByte: 10 };
     let fd: number;
     try {
-      fd = openSync(this.layout.logFile(container), 'r');
+      // The container writes this file on a host directory: never follow a link it planted, never block on a FIFO.
+      fd = openSync(this.layout.logFile(container), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch {
       return 0;
     }
     try {
+      if (!fstatSync(fd).isFile()) return 0;
       const buf = Buffer.alloc(64 * 1024);
       let { offset, lines, lastByte } = seen;
       for (let n = readSync(fd, buf, 0, buf.length, offset); n > 0; n = readSync(fd, buf, 0, buf.length, offset)) {

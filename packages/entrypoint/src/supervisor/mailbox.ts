@@ -11,6 +11,9 @@ import { ageMs, readJson, writeAtomic, writeJson, type Clock, type Timers, type 
 import { DEFAULT_SHEBANG } from '../step.ts';
 import { deathDone, wrapperGone } from './facts.ts';
 
+/** Largest done message read: the container writes it, and a huge one must not fill the supervisor's memory. */
+const MAX_DONE_BYTES = 1024 * 1024;
+
 /** What a start message is built from: a step's or a sidecar's process. */
 export interface ProcessSpec {
   readonly container: string;
@@ -101,7 +104,7 @@ export class Mailbox {
 
   /** The done message of `seq`, when written. */
   readDone(container: string, seq: number): DoneMessage | undefined {
-    return readJson<DoneMessage>(this.layout.doneFile(container, seq));
+    return readJson<DoneMessage>(this.layout.doneFile(container, seq), MAX_DONE_BYTES);
   }
 
   /** True once `seq` has a done message. */
@@ -166,8 +169,8 @@ export class Mailbox {
       });
     });
     // The done message wins over a death reported after it: the step had ended by then.
-    const ended = waiter.until([layout.containerDir(container), layout.factsDir], (n) => names.has(n), (): DoneWait | undefined => {
-      const done = readJson<DoneMessage>(file);
+    const ended = waiter.until([layout.outboxDir(container), layout.factsDir], (n) => names.has(n), (): DoneWait | undefined => {
+      const done = readJson<DoneMessage>(file, MAX_DONE_BYTES);
       if (done !== undefined) return { done, died: false };
       const death = this.death(container);
       return death === undefined ? undefined : { done: deathDone(death, seq, clock.now(), since), died: 'engine' };
