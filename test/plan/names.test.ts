@@ -28,7 +28,10 @@ describe('Layout', () => {
   it('derives every path from its root', () => {
     const l = new Layout('/tmp/r');
     expect(l.startFile('c', 3)).toBe('/tmp/r/run/containers/c/start-3.json');
-    expect(l.stepExitCodeFile('t', 's')).toBe('/tmp/r/run/tasks/t/steps/s/exitCode');
+    expect(l.stepExitCodeFile('t', 's')).toBe('/tmp/r/run/tasks/t/steps/step-s/exitCode');
     expect(`${l.root}/${l.taskResultsSubPath('t')}`).toBe(l.taskResultsDir('t'));
+    expect(`${l.root}/${l.taskStepsSubPath('t')}`).toBe(l.stepsDir('t'));
+    expect(`${l.root}/${l.taskHomeSubPath('t')}`).toBe(l.taskHomeDir('t'));
+    expect(l.stepResultFile('t', 's', 'r')).toBe('/tmp/r/run/tasks/t/steps/step-s/results/r');
   });
 });

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { PLAN_API_VERSION, PLAN_ENV_PREFIX, RUNTIME_IMAGE_DIR, type ExecutionPlan, type Layout } from '@pipod/plan';
+import { PLAN_API_VERSION, PLAN_ENV_PREFIX, RUNTIME_IMAGE_DIR, type ExecutionPlan, type Layout, stepDirName } from '@pipod/plan';
 import { mkdirp, writeAtomic } from './io.ts';
 import { UsageError } from './errors.ts';
 
@@ -79,14 +79,26 @@ export function createRunDirs(layout: Layout, plan: ExecutionPlan): void {
     mkdirp(layout.taskDir(t.id), 0o777);
     mkdirp(layout.taskResultsDir(t.id), 0o777);
     mkdirp(layout.stepsDir(t.id), 0o777);
-    for (const s of t.steps) {
+    mkdirp(layout.taskHomeDir(t.id), 0o777);
+    t.steps.forEach((s, i) => {
       mkdirp(layout.containerDir(s.container), 0o777);
       mkdirp(layout.stepDir(t.id, s.name), 0o777);
       mkdirp(layout.stepResultsDir(t.id, s.name), 0o777);
-    }
+      // Tekton also names each step's directory by its index (/tekton/steps/0).
+      linkOnce(stepDirName(s.name), join(layout.stepsDir(t.id), String(i)));
+    });
     for (const s of t.sidecars) mkdirp(layout.containerDir(s.container), 0o777);
   }
   for (const s of plan.sidecars) mkdirp(layout.containerDir(s.container), 0o777);
+}
+
+/** A relative symlink, kept when it already exists (a restarted init). */
+function linkOnce(target: string, path: string): void {
+  try {
+    fs.symlinkSync(target, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
 }
 
 /** The `init` mode. */

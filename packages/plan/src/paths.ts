@@ -16,6 +16,12 @@ export const RUNTIME_VOLUME = 'pipod';
 /** Where Tekton scripts expect the task's results directory. */
 export const TEKTON_RESULTS_DIR = '/tekton/results';
 
+/** Where Tekton keeps a directory per step (`step-<name>/exitCode`, `step-<name>/results/`): the task's steps directory is mounted there. */
+export const TEKTON_STEPS_DIR = '/tekton/steps';
+
+/** Tekton's scratch home shared by the steps of a task. */
+export const TEKTON_HOME_DIR = '/tekton/home';
+
 /** Environment variable that overrides the root (tests only; the pod always uses PIPOD_ROOT). */
 export const ROOT_ENV = 'PIPOD_ROOT';
 
@@ -30,6 +36,11 @@ export const INIT_CONTAINER = 'pipod-init';
 
 /** Name of the supervisor container. */
 export const SUPERVISOR_CONTAINER = 'pipod-supervisor';
+
+/** A step's directory name under /tekton/steps, as Tekton names it. */
+export function stepDirName(step: string): string {
+  return `step-${step}`;
+}
 
 /** Every file path the builder and the runtime agree on, relative to one root. */
 export class Layout {
@@ -98,8 +109,14 @@ export class Layout {
   taskResultFile(taskId: string, result: string): string { return `${this.taskResultsDir(taskId)}/${result}`; }
   /** Parent of a task's step directories. */
   stepsDir(taskId: string): string { return `${this.taskDir(taskId)}/steps`; }
-  /** A step's directory within its task: exit code and step results. */
-  stepDir(taskId: string, step: string): string { return `${this.taskDir(taskId)}/steps/${step}`; }
+  /** The task's steps directory, relative to the volume (for a subPath mount at /tekton/steps). */
+  taskStepsSubPath(taskId: string): string { return `run/tasks/${taskId}/steps`; }
+  /** The task's home directory, relative to the volume (for a subPath mount at /tekton/home). */
+  taskHomeSubPath(taskId: string): string { return `run/tasks/${taskId}/home`; }
+  /** The task's home directory. */
+  taskHomeDir(taskId: string): string { return `${this.taskDir(taskId)}/home`; }
+  /** A step's directory within its task: exit code and step results; named `step-<name>` as Tekton's /tekton/steps entries. */
+  stepDir(taskId: string, step: string): string { return `${this.taskDir(taskId)}/steps/${stepDirName(step)}`; }
   /** Where `$(steps.<step>.exitCode.path)` points. */
   stepExitCodeFile(taskId: string, step: string): string { return `${this.stepDir(taskId, step)}/exitCode`; }
   /** A step's results directory (`$(step.results.<r>.path)`). */

@@ -32,7 +32,9 @@ export function readResults(layout: Layout, task: PlanTask): { results: Record<s
   const results: Record<string, ParamValue> = {};
   let error: string | undefined;
   for (const decl of task.results) {
-    const text = readText(layout.taskResultFile(task.id, decl.name));
+    // A result taken from a step result (`value: $(steps.<s>.results.<r>)`) is that file, as Tekton copies it when the step ends.
+    const from = decl.fromStep;
+    const text = (from !== undefined ? readText(layout.stepResultFile(task.id, from.step, from.result)) : undefined) ?? readText(layout.taskResultFile(task.id, decl.name));
     if (text === undefined) continue;
     const parsed = parseResult(decl, text);
     if (parsed.ok) results[decl.name] = parsed.value;
