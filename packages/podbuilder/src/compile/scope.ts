@@ -161,8 +161,6 @@ export interface TaskWs {
 
 /** What a task scope is made of. */
 export interface TaskScopeParts {
-  /** The plan task's id (directories). */
-  readonly id: string;
   readonly params: ReadonlyMap<string, ParamValue>;
   readonly paramSpecs: readonly ParamSpec[];
   /** Pipeline params an embedded taskSpec sees without declaring them. */

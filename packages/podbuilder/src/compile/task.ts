@@ -106,7 +106,7 @@ export function compileTask(ctx: RunContext, r: Resolved, inst?: Instance): Plan
   ]);
   const { propagated, propagatedSpecs } = r.embedded ? propagatedParams(pipeline.params, ctx.pparams, spec.params, given, givenPath) : { propagated: new Map<string, ParamValue>(), propagatedSpecs: [] };
   const scopes = taskScopes({
-    id, params: tparams, paramSpecs: spec.params, propagated, propagatedSpecs,
+    params: tparams, paramSpecs: spec.params, propagated, propagatedSpecs,
     context, workspaces: tws, results: spec.results, stepNames: spec.steps.map((s) => s.name),
   });
 
