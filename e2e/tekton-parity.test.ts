@@ -35,6 +35,8 @@ const CASES = [
   'context-vars', 'finally-after-failure', 'isolated-workspace', 'kube-vars', 'on-error-continue', 'params-override', 'params-types',
   'results-types', 'retries', 'script-shebang', 'step-action', 'step-leftovers', 'step-specs', 'step-template', 'step-timeout', 'step-when',
   'task-run-specs', 'when-skip',
+  // issue 17, classes 2–7 (variables, paths, steps, results, retries and matrix)
+  'propagation', 'propagation-taskrun', 'legacy-vars', 'tekton-paths', 'step-order', 'step-results', 'matrix-empty',
 ];
 
 const noTekton = tektonUnavailable();
@@ -86,7 +88,9 @@ async function runOnTekton(name: string, want: Expectation): Promise<Rec> {
   const text = readFileSync(join(dir, `${name}.yaml`), 'utf8').replaceAll(BUSYBOX_IMAGE, CLUSTER_BUSYBOX_IMAGE);
   const docs = parseAllDocuments(text).map((d) => d.toJSON() as Rec).filter((d) => d !== null);
   const prName = `conf-${name}`;
-  let run = docs.find((d) => d['kind'] === 'PipelineRun');
+  let run = docs.find((d) => d['kind'] === 'PipelineRun' || d['kind'] === 'TaskRun');
+  // pipod keys a TaskRun's one task by its Task's name, else by the TaskRun's own name.
+  const runName = String(((run?.['metadata'] ?? {}) as Rec)['name'] ?? '');
   const defs = docs.filter((d) => d !== run);
   const pipeline = defs.find((d) => d['kind'] === 'Pipeline');
   const task = defs.find((d) => d['kind'] === 'Task');
@@ -121,7 +125,8 @@ async function runOnTekton(name: string, want: Expectation): Promise<Rec> {
   if (kind === 'taskrun') {
     const results = ((pr['status'] as { results?: { name: string; value: unknown }[] } | undefined)?.results ?? []);
     const st = taskStatus(succeeded(pr));
-    return { status: st, tasks: { [String((task?.['metadata'] as Rec | undefined)?.['name'])]: { status: st, results: Object.fromEntries(results.map((r) => [r.name, r.value])) } } };
+    const key = task !== undefined ? String((task['metadata'] as Rec)['name']) : runName;
+    return { status: st, tasks: { [key]: { status: st, results: Object.fromEntries(results.map((r) => [r.name, r.value])) } } };
   }
   const trs = JSON.parse(kubectl(['get', 'taskruns', '-n', NS, '-l', `tekton.dev/pipelineRun=${prName}`, '-o', 'json']).stdout) as { items: Rec[] };
   const prStatus = pr['status'] as { skippedTasks?: { name: string }[]; results?: { name: string; value: unknown }[] };

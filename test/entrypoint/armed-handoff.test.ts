@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Layout, type StartMessage } from '@pipod/plan';
 import { buildBundle, containerOf, makePlan, runPlan, startRun, waitForFile, type TaskSpec } from './harness.ts';
 
-const stepResult = (task: string, step: string, name: string): string => `$PIPOD_ROOT/run/tasks/${task}/steps/${step}/results/${name}`;
+const stepResult = (task: string, step: string, name: string): string => `$PIPOD_ROOT/run/tasks/${task}/steps/step-${step}/results/${name}`;
 
 beforeAll(async () => {
   await buildBundle();

@@ -72,6 +72,7 @@ export interface TaskSpec {
   readonly results?: readonly PlanResultDecl[];
   readonly params?: Readonly<Record<string, ParamValue>>;
   readonly sidecars?: readonly PlanSidecar[];
+  readonly skip?: PlanTask['skip'];
 }
 
 /** Container name of a step in these tests. */
@@ -104,6 +105,7 @@ function makeTask(t: TaskSpec): PlanTask {
       }),
     ),
     sidecars: t.sidecars ?? [],
+    ...(t.skip !== undefined ? { skip: t.skip } : {}),
   };
 }
 

@@ -105,7 +105,7 @@ describe('failures', () => {
         name: 't', results: [{ name: 'code', type: 'string' }],
         steps: [
           { name: 'flaky', script: 'exit 5', onError: 'continue' },
-          { name: 'next', script: `cp $PIPOD_ROOT/run/tasks/t/steps/flaky/exitCode ${res('t', 'code')}` },
+          { name: 'next', script: `cp $PIPOD_ROOT/run/tasks/t/steps/step-flaky/exitCode ${res('t', 'code')}` },
         ],
       }],
     });
@@ -164,7 +164,7 @@ describe('results and when', () => {
           when: [{ input: '$(tasks.a.results.word)', operator: 'in', values: ['bye', 'hello'] }],
           results: [{ name: 'args', type: 'string' }, { name: 'script', type: 'string' }, { name: 'env', type: 'string' }, { name: 'step', type: 'string' }],
           steps: [
-            { name: 'p', results: [{ name: 'r', type: 'string' }], script: `printf step-result > $PIPOD_ROOT/run/tasks/b/steps/p/results/r` },
+            { name: 'p', results: [{ name: 'r', type: 'string' }], script: `printf step-result > $PIPOD_ROOT/run/tasks/b/steps/step-p/results/r` },
             { name: 'q', command: ['/bin/sh', '-c', `printf '%s|' "$@" > ${res('b', 'args')}`, 'sh', '$(tasks.a.results.word)', '$(tasks.a.results.list[*])'] },
             { name: 'r', script: `printf '$(tasks.a.results.list[1])' > ${res('b', 'script')}\nprintf "$OBJ" > ${res('b', 'env')}\nprintf '$(steps.p.results.r)' > ${res('b', 'step')}`, env: { OBJ: '$(tasks.a.results.obj.k)' } },
           ],
@@ -177,6 +177,24 @@ describe('results and when', () => {
     expect(summary.tasks.a?.results).toEqual({ word: 'hello', list: ['x', 'y z'], obj: { k: 'v1' } });
     expect(summary.tasks.b?.results).toEqual({ args: 'hello|x|y z|', script: 'y z', env: 'v1', step: 'step-result' });
     expect(summary.results).toEqual({ both: ['hello', 'v1'] });
+  });
+
+  it('takes a task result from a step result (value: $(steps.<s>.results.<r>)), typed by the task result; one never written is left out', async () => {
+    const stepRes = (step: string, name: string): string => `$PIPOD_ROOT/run/tasks/a/steps/step-${step}/results/${name}`;
+    const plan = makePlan({
+      tasks: [{
+        name: 'a',
+        results: [
+          { name: 'word', type: 'string', fromStep: { step: 'p', result: 'w' } },
+          { name: 'list', type: 'array', fromStep: { step: 'p', result: 'l' } },
+          { name: 'none', type: 'string', fromStep: { step: 'p', result: 'missing' } },
+        ],
+        steps: [{ name: 'p', results: [{ name: 'w', type: 'string' }, { name: 'l', type: 'array' }], script: `printf hi > ${stepRes('p', 'w')}\nprintf '["a","b"]' > ${stepRes('p', 'l')}` }],
+      }],
+    });
+    const { summary } = await runPlan(plan);
+    expect(summary.status).toBe('Succeeded');
+    expect(summary.tasks.a?.results).toEqual({ word: 'hi', list: ['a', 'b'] });
   });
 
   it('keeps a string result byte for byte, trailing newline included', async () => {

@@ -82,6 +82,22 @@ describe('when and skipping', () => {
     expect(eventsOf(r.events, 'task.skipped')).toEqual([expect.objectContaining({ task: 'a', reason: 'WhenExpressionsSkip' })]);
   });
 
+  it('skips a task the builder marked (an empty matrix), and its dependents (ParentTasksSkip); a false when is named first', async () => {
+    const plan = makePlan({
+      tasks: [
+        { name: 'm', steps: [], skip: 'EmptyArrayInMatrixParams' },
+        task('b', { dependsOn: ['m'] }),
+        { name: 'w', steps: [], skip: 'EmptyArrayInMatrixParams', when: [{ input: 'x', operator: 'in', values: ['y'] }] },
+        task('c', { dependsOn: ['w'] }),
+      ],
+    });
+    const r = await fakeRun(plan, script(10));
+    expect(Object.fromEntries(Object.entries(r.summary.tasks).map(([k, v]) => [k, [v.status, v.reason]]))).toEqual({
+      m: ['Skipped', 'EmptyArrayInMatrixParams'], b: ['Skipped', 'ParentTasksSkip'], w: ['Skipped', 'WhenExpressionsSkip'], c: ['Succeeded', 'Succeeded'],
+    });
+    expect(r.summary).toMatchObject({ status: 'Succeeded', reason: 'Completed' });
+  });
+
   it('skips a consumer of a missing result (MissingResultsSkip) and its dependents (ParentTasksSkip)', async () => {
     const plan = makePlan({
       tasks: [

@@ -35,7 +35,7 @@ describe('step when', () => {
     const base = makePlan({
       tasks: [{
         name: 't', steps: [
-          { name: 'a', script: 'printf no > $PIPOD_ROOT/run/tasks/t/steps/a/results/go', results: [{ name: 'go', type: 'string' }] },
+          { name: 'a', script: 'printf no > $PIPOD_ROOT/run/tasks/t/steps/step-a/results/go', results: [{ name: 'go', type: 'string' }] },
           { name: 'b', script: 'true' },
           { name: 'c', script: 'exit 1' },
         ],

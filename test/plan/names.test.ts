@@ -31,7 +31,9 @@ describe('Layout', () => {
     expect(l.doneFile('c', 3)).toBe('/tmp/r/run/containers/c/out/done-3.json');
     expect(l.subPathOf(l.outboxDir('c'))).toBe('run/containers/c/out');
     expect(() => l.subPathOf('/tmp/rx/a')).toThrow('/tmp/rx/a is not below /tmp/r');
-    expect(l.stepExitCodeFile('t', 's')).toBe('/tmp/r/run/tasks/t/steps/s/exitCode');
+    expect(l.stepExitCodeFile('t', 's')).toBe('/tmp/r/run/tasks/t/steps/step-s/exitCode');
     expect(`${l.root}/${l.subPathOf(l.taskResultsDir('t'))}`).toBe(l.taskResultsDir('t'));
+    expect(l.subPathOf(l.taskHomeDir('t'))).toBe('run/tasks/t/home');
+    expect(l.stepResultFile('t', 's', 'r')).toBe('/tmp/r/run/tasks/t/steps/step-s/results/r');
   });
 });

@@ -6,7 +6,7 @@
 // inbox, or the plan. Only init and the supervisor mount the whole volume.
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { INIT_CONTAINER, RUNTIME_VOLUME, SUPERVISOR_CONTAINER, TEKTON_RESULTS_DIR, podLayout, type ExecutionPlan } from '@pipod/plan';
+import { INIT_CONTAINER, RUNTIME_VOLUME, SUPERVISOR_CONTAINER, TEKTON_HOME_DIR, TEKTON_RESULTS_DIR, TEKTON_STEPS_DIR, podLayout, type ExecutionPlan } from '@pipod/plan';
 import { build, validate } from '@pipod/podbuilder';
 import { fixturesDir, loadCase } from './fixtures.ts';
 
@@ -39,6 +39,7 @@ function allowed(container: string, task: string, previous: string | undefined, 
     m.set(sub(l.stepsDir(task)), 'rw');
     m.set(sub(l.taskResultsDir(task)), 'rw');
     m.set(sub(l.taskWorkspaceDir(task)), 'rw');
+    m.set(sub(l.taskHomeDir(task)), 'rw');
   }
   return m;
 }
@@ -70,7 +71,7 @@ describe('run volume mounts', () => {
           expect(mode, `${where} from ${m.subPath}`).toBeDefined();
           expect(m.readOnly === true ? 'ro' : 'rw', where).toBe(mode === 'ro' ? 'ro' : 'rw');
           // A mount is where the supervisor sees the same directory, except Tekton's own paths.
-          if (m.mountPath !== TEKTON_RESULTS_DIR && m.mountPath !== '/workspace') expect(m.mountPath, where).toBe(`${podLayout.root}/${m.subPath ?? ''}`);
+          if (![TEKTON_RESULTS_DIR, TEKTON_HOME_DIR, TEKTON_STEPS_DIR, '/workspace'].includes(m.mountPath)) expect(m.mountPath, where).toBe(`${podLayout.root}/${m.subPath ?? ''}`);
           for (const id of taskIds) {
             if (id !== o?.task) expect(m.subPath?.startsWith(podLayout.subPathOf(podLayout.taskDir(id)) + '/'), `${where}: task ${id}'s files`).toBe(false);
           }
@@ -108,6 +109,8 @@ spec:
       { name: 'pipod', mountPath: '/pipod/run/tasks/a/steps', subPath: 'run/tasks/a/steps' },
       { name: 'pipod', mountPath: '/tekton/results', subPath: 'run/tasks/a/results' },
       { name: 'pipod', mountPath: '/workspace', subPath: 'run/tasks/a/workspace' },
+      { name: 'pipod', mountPath: '/tekton/home', subPath: 'run/tasks/a/home' },
+      { name: 'pipod', mountPath: '/tekton/steps', subPath: 'run/tasks/a/steps' },
     ]);
   });
 

@@ -81,6 +81,27 @@ ${spec}    - name: use
   });
 });
 
+describe('a matrix with an empty param array', () => {
+  it('becomes one skipped plan task without containers, its dependents wait for it, and its length is 0', () => {
+    const p = plan(pipeline(`    - name: m
+      matrix:
+        params: [{name: a, value: $(params.none)}, {name: b, value: [x]}]
+        include: [{params: [{name: c, value: inc}]}]
+${spec}    - name: use
+      runAfter: [m]
+      params:
+        - {name: n, value: $(tasks.m.matrix.length)}
+      taskSpec:
+        params: [{name: n}]
+        steps: [{name: s, image: busybox, script: echo}]
+`, '  params: [{name: none, type: array, default: []}]\n'));
+    expect(p.tasks.map((t) => [t.name, t.skip, t.steps.length, t.sidecars.length])).toEqual([['m', 'EmptyArrayInMatrixParams', 0, 0], ['use', undefined, 1, 0]]);
+    expect(p.tasks[1]?.dependsOn).toEqual(['m']);
+    expect(p.tasks[1]?.params).toEqual({ n: '0' });
+    expect(p.groups).toBeUndefined();
+  });
+});
+
 const rows: { rule: string; text: string; errors: FieldError[] }[] = [
   {
     rule: 'matrix param the task does not declare',
@@ -110,7 +131,7 @@ const rows: { rule: string; text: string; errors: FieldError[] }[] = [
   {
     rule: 'empty matrix',
     text: pipeline(`    - name: m\n      matrix: {}\n${spec}`),
-    errors: [e('spec.tasks[0].matrix', 'a matrix needs params or include'), e('spec.tasks[0].matrix', 'matrix of task "m" has no combinations (an empty array fans out to nothing)')],
+    errors: [e('spec.tasks[0].matrix', 'a matrix needs params or include')],
   },
   {
     rule: 'more than 256 combinations',

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { PLAN_API_VERSION, PLAN_ENV_PREFIX, RUNTIME_IMAGE_DIR, type ContainerConfig, type ExecutionPlan, type Layout } from '@pipod/plan';
+import { PLAN_API_VERSION, PLAN_ENV_PREFIX, RUNTIME_IMAGE_DIR, type ContainerConfig, type ExecutionPlan, type Layout, stepDirName } from '@pipod/plan';
 import { exists, mkdirp, writeAtomic, writeJson } from './io.ts';
 import { UsageError } from './errors.ts';
 
@@ -84,15 +84,26 @@ export function createRunDirs(layout: Layout, plan: ExecutionPlan): void {
   };
   const settings = plan.settings;
   for (const t of [...plan.tasks, ...plan.finally]) {
-    for (const d of [layout.taskDir(t.id), layout.taskResultsDir(t.id), layout.taskWorkspaceDir(t.id), layout.stepsDir(t.id)]) mkdirp(d, 0o777);
-    for (const s of t.steps) {
+    for (const d of [layout.taskDir(t.id), layout.taskResultsDir(t.id), layout.taskWorkspaceDir(t.id), layout.taskHomeDir(t.id), layout.stepsDir(t.id)]) mkdirp(d, 0o777);
+    t.steps.forEach((s, i) => {
       mailbox(s.container, { settings });
       mkdirp(layout.stepDir(t.id, s.name), 0o777);
       mkdirp(layout.stepResultsDir(t.id, s.name), 0o777);
-    }
+      // Tekton also names each step's directory by its index (/tekton/steps/0).
+      linkOnce(stepDirName(s.name), join(layout.stepsDir(t.id), String(i)));
+    });
     for (const s of t.sidecars) mailbox(s.container, { settings, sidecar: s });
   }
   for (const s of plan.sidecars) mailbox(s.container, { settings, sidecar: s });
+}
+
+/** A relative symlink, kept when it already exists (a restarted init). */
+function linkOnce(target: string, path: string): void {
+  try {
+    fs.symlinkSync(target, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
 }
 
 /** The `init` mode. */

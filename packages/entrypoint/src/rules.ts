@@ -19,6 +19,7 @@ export type SkipReason =
   | 'PipelineTimedOutSkip'
   | 'TasksTimedOutSkip'
   | 'FinallyTimedOutSkip'
+  | 'EmptyArrayInMatrixParams'
   | 'PipelineRunCancelled';
 
 /** `$(tasks.<t>.status)`: Succeeded, Failed (also timed out or cancelled), or None (skipped / not run). */

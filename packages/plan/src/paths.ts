@@ -16,6 +16,12 @@ export const RUNTIME_VOLUME = 'pipod';
 /** Where Tekton scripts expect the task's results directory. */
 export const TEKTON_RESULTS_DIR = '/tekton/results';
 
+/** Where Tekton keeps a directory per step (`step-<name>/exitCode`, `step-<name>/results/`): the task's steps directory is mounted there. */
+export const TEKTON_STEPS_DIR = '/tekton/steps';
+
+/** Tekton's scratch home shared by the steps of a task. */
+export const TEKTON_HOME_DIR = '/tekton/home';
+
 /** Environment variable that overrides the root (tests only; the pod always uses PIPOD_ROOT). */
 export const ROOT_ENV = 'PIPOD_ROOT';
 
@@ -30,6 +36,11 @@ export const INIT_CONTAINER = 'pipod-init';
 
 /** Name of the supervisor container. */
 export const SUPERVISOR_CONTAINER = 'pipod-supervisor';
+
+/** A step's directory name under /tekton/steps, as Tekton names it. */
+export function stepDirName(step: string): string {
+  return `step-${step}`;
+}
 
 /**
  * Every file path the builder and the runtime agree on, relative to one root.
@@ -123,8 +134,10 @@ export class Layout {
   taskWorkspaceDir(taskId: string): string { return `${this.taskDir(taskId)}/workspace`; }
   /** Parent of a task's step directories (shared by the task's steps: exit codes and step results). */
   stepsDir(taskId: string): string { return `${this.taskDir(taskId)}/steps`; }
-  /** A step's directory within its task: exit code and step results. */
-  stepDir(taskId: string, step: string): string { return `${this.stepsDir(taskId)}/${step}`; }
+  /** The task's home directory (mounted at /tekton/home in the task's step containers). */
+  taskHomeDir(taskId: string): string { return `${this.taskDir(taskId)}/home`; }
+  /** A step's directory within its task: exit code and step results; named `step-<name>` as Tekton's /tekton/steps entries. */
+  stepDir(taskId: string, step: string): string { return `${this.stepsDir(taskId)}/${stepDirName(step)}`; }
   /** Where `$(steps.<step>.exitCode.path)` points. */
   stepExitCodeFile(taskId: string, step: string): string { return `${this.stepDir(taskId, step)}/exitCode`; }
   /** A step's results directory (`$(step.results.<r>.path)`). */

@@ -50,6 +50,8 @@ export interface PlanWhen {
 export interface PlanResultDecl {
   readonly name: string;
   readonly type: ValueType;
+  /** A task result whose `value` is `$(steps.<step>.results.<result>)`: that step result becomes it once the steps ended. */
+  readonly fromStep?: { readonly step: string; readonly result: string };
 }
 
 /** An environment variable whose value needs run-time substitution. */
@@ -131,6 +133,12 @@ export interface PlanTask {
   readonly timeoutMs?: number;
   /** Set on a finally task of a child pipeline (qualified name of that pipeline task): it runs once its dependencies settle, whatever their outcome. */
   readonly finallyOf?: string;
+  /**
+   * Set when the builder already knows the task cannot run: `EmptyArrayInMatrixParams`
+   * for a matrix with an empty param array (Tekton skips it, and its dependents
+   * as for any skip that is not a `when`'s). Such a task has no steps.
+   */
+  readonly skip?: 'EmptyArrayInMatrixParams';
   /** Task-level onError: `continue` lets the pipeline go on when the task fails. */
   readonly onError: 'stopAndFail' | 'continue';
   /** The task's params after static substitution (may hold run-time references). */

@@ -4,7 +4,27 @@
  * only through `parseRef`; `subst.ts` finds and substitutes them.
  */
 import type { ParamValue, PlanResultRef, PlanStep, PlanTask } from './plan.ts';
-import { findRefs } from './subst.ts';
+
+/** Matches `$(...)` with the bracket forms Tekton allows: `params["a.b"]`, `params['x']`. */
+export const REF = /\$\(\s*([^()\s]+?)\s*\)/g;
+
+/**
+ * Rewrites the other spellings Tekton substitutes to the one `parseRef`
+ * reads: `params["a.b"]` / `params['a']` / `results["r"].path` to the dotted
+ * form, and v1beta1's `inputs.params.x` (Tekton still replaces it in Tasks)
+ * to `params.x`.
+ */
+export function normalizeRef(ref: string): string {
+  const dotted = ref.replace(/\[\s*["']([^"']+)["']\s*\]/g, '.$1');
+  return dotted.startsWith('inputs.params.') ? dotted.slice('inputs.'.length) : dotted;
+}
+
+/** Every reference in a string, normalised, in order of appearance. */
+export function findRefs(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(REF)) out.push(normalizeRef(m[1] ?? ''));
+  return out;
+}
 
 /** How a reference picks from an array or object value: `[*]`, `[2]`, `.key`; absent is the whole value. */
 export type RefSelector =
@@ -42,6 +62,8 @@ export type Ref =
   | { readonly kind: 'context'; readonly name: string }
   /** `workspaces.<w>.<attr>`. */
   | { readonly kind: 'workspace'; readonly workspace: string; readonly attr?: string }
+  /** A Tekton variable pipod does not provide: `credentials.path`, `artifacts.path`, `step.artifacts.path`. */
+  | { readonly kind: 'unsupported'; readonly what: 'credentials' | 'artifacts' }
   /** Anything else. */
   | { readonly kind: 'unknown' };
 
@@ -106,6 +128,8 @@ export function parseRef(ref: string, isTask?: (name: string) => boolean): Ref {
     if (m && r?.[1] !== undefined) return withSelector({ kind: 'stepResult', step, result: r[1] }, r[2] ?? '');
     return { kind: 'stepOther', step };
   }
+  if (ref === 'credentials.path') return { kind: 'unsupported', what: 'credentials' };
+  if (ref === 'artifacts.path' || ref === 'step.artifacts.path') return { kind: 'unsupported', what: 'artifacts' };
   if (ref.startsWith('step.results.')) {
     const m = /^step\.results\.([^.]+)\.path$/.exec(ref);
     return m?.[1] !== undefined ? { kind: 'ownStepResultPath', result: m[1] } : { kind: 'ownStepResultPath' };

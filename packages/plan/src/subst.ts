@@ -5,24 +5,10 @@
  * left as written, so the two passes compose.
  */
 import type { ParamValue } from './plan.ts';
+import { REF, normalizeRef } from './refs.ts';
 
 /** Looks up a reference such as `params.x` or `tasks.a.results.b`; undefined when unknown. */
 export type Resolver = (ref: string) => ParamValue | undefined;
-
-/** Matches `$(...)` with the bracket forms Tekton allows: `params["a.b"]`, `params['x']`. */
-const REF = /\$\(\s*([^()\s]+?)\s*\)/g;
-
-/** Rewrites `params["a.b"]` / `params['a']` to `params.a.b` / `params.a`. */
-export function normalizeRef(ref: string): string {
-  return ref.replace(/\[\s*["']([^"']+)["']\s*\]/g, '.$1');
-}
-
-/** Every reference in a string, normalised, in order of appearance. */
-export function findRefs(text: string): string[] {
-  const out: string[] = [];
-  for (const m of text.matchAll(REF)) out.push(normalizeRef(m[1] ?? ''));
-  return out;
-}
 
 /** Resolves a reference with Tekton's indexing: `x[2]`, `x[*]`, and `obj.key`. */
 export function resolveRef(ref: string, resolve: Resolver): ParamValue | undefined {

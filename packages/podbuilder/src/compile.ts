@@ -94,7 +94,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   }
   const expandDep = (n: string): string[] => {
     const members = flat.children.get(n)?.members;
-    return members ? members.flatMap(expandDep) : [...(matrixInstances.get(n) ?? [n])];
+    return members ? members.flatMap(expandDep) : emptyMatrix.has(n) ? [n] : [...(matrixInstances.get(n) ?? [n])];
   };
 
   // --- graph
@@ -104,10 +104,17 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
 
   // --- matrices: every combination becomes its own PlanTask `<task>-<index>` (Tekton's TaskRun suffix)
   const combos = new Map<string, readonly ReadonlyMap<string, string>[]>();
+  // Matrixed tasks with an empty param array: one plan task each, skipped (its dependents too).
+  const emptyMatrix = new Set<string>();
   for (const r of all) {
     const mx = r.pt.matrix;
     if (!mx) continue;
     const cs = expandMatrix(pd, r, mx, (v, path) => subst.value(pd, pipelineScopeFor(r.pt), v, path));
+    if (cs === 'empty') {
+      emptyMatrix.add(r.pt.name);
+      matrixInstances.set(r.pt.name, []);
+      continue;
+    }
     combos.set(r.pt.name, cs);
     const names = cs.map((_, i) => `${r.pt.name}-${i}`);
     for (const n of names) {
@@ -135,6 +142,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     ids: new Names(), addedSidecars, sidecarGraceMs: graceOf(podTemplate), dependsOn: (pt) => (deps.get(pt.name) ?? []).flatMap(expandDep),
   };
   const compileAll = (r: Resolved): (PlanTask | undefined)[] => {
+    if (emptyMatrix.has(r.pt.name)) return [compileTask(ctx, r, { name: r.pt.name, combo: new Map(), skip: 'EmptyArrayInMatrixParams' })];
     const cs = r.pt.matrix ? combos.get(r.pt.name) ?? [] : undefined;
     return cs ? cs.map((combo, i) => compileTask(ctx, r, { name: `${r.pt.name}-${i}`, combo })) : [compileTask(ctx, r)];
   };
@@ -153,7 +161,7 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   }));
 
   if (sink.errors.length > 0) return undefined;
-  const groupNames = [...flat.children.keys(), ...matrixInstances.keys()].sort();
+  const groupNames = [...flat.children.keys(), ...[...matrixInstances.keys()].filter((n) => !emptyMatrix.has(n))].sort();
   const dag = planTasks.filter((t): t is PlanTask => t !== undefined);
   const fins = planFinally.filter((t): t is PlanTask => t !== undefined);
   const planNames = new Set([...dag, ...fins].map((t) => t.name));

@@ -116,7 +116,8 @@ export function skipReason(rec: TaskRec, recs: ReadonlyMap<string, TaskRec>, fla
     return 'MissingResultsSkip';
   }
   if (!whenHolds()) return 'WhenExpressionsSkip';
-  return undefined;
+  // After `when`, as Tekton checks them: a false `when` is the reason named (and does not skip dependents).
+  return rec.task.skip;
 }
 
 /** Why every task is skipped when the pipeline's own sidecars could not start. */

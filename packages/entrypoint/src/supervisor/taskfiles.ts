@@ -5,7 +5,7 @@
  * read with O_NOFOLLOW (their directory is a mount point in the steps) and
  * step directories are reached through `pinDir`.
  */
-import type { Layout, ParamValue, PlanTask } from '@pipod/plan';
+import { type Layout, type ParamValue, type PlanTask, stepDirName } from '@pipod/plan';
 import { emptyDir, inPinnedDir, readRegular, writeAtomic } from '../io.ts';
 import { parseResult } from '../rules.ts';
 
@@ -16,8 +16,8 @@ export function clearAttempt(layout: Layout, task: PlanTask): void {
   const steps = layout.stepsDir(task.id);
   for (const s of task.steps) {
     // The exit code and the step results go; the results directory is made again.
-    inPinnedDir(steps, [s.name], emptyDir, true);
-    inPinnedDir(steps, [s.name, 'results'], () => undefined, true);
+    inPinnedDir(steps, [stepDirName(s.name)], emptyDir, true);
+    inPinnedDir(steps, [stepDirName(s.name), 'results'], () => undefined, true);
   }
 }
 
@@ -33,7 +33,11 @@ export function readResults(layout: Layout, task: PlanTask): { results: Record<s
   const results: Record<string, ParamValue> = {};
   let error: string | undefined;
   for (const decl of task.results) {
-    const { text, error: refused } = taskText(layout.taskResultFile(task.id, decl.name), `result "${decl.name}"`);
+    // A result taken from a step result (`value: $(steps.<s>.results.<r>)`) is that file, as Tekton copies it when the step ends.
+    const from = decl.fromStep;
+    const what = `result "${decl.name}"`;
+    const copied = from !== undefined ? inPinnedDir(layout.stepsDir(task.id), [stepDirName(from.step), 'results'], (dir) => taskText(`${dir}/${from.result}`, what)) : undefined;
+    const { text, error: refused } = copied?.text !== undefined || copied?.error !== undefined ? copied : taskText(layout.taskResultFile(task.id, decl.name), what);
     if (refused !== undefined) error ??= refused;
     if (text === undefined) continue;
     const parsed = parseResult(decl, text);
@@ -45,7 +49,7 @@ export function readResults(layout: Layout, task: PlanTask): { results: Record<s
 
 /** One step result, typed by its declaration (as written when it does not parse). */
 export function readStepResult(layout: Layout, task: PlanTask, step: string, result: string): ParamValue | undefined {
-  const text = inPinnedDir(layout.stepsDir(task.id), [step, 'results'], (dir) => taskText(`${dir}/${result}`, 'step result').text);
+  const text = inPinnedDir(layout.stepsDir(task.id), [stepDirName(step), 'results'], (dir) => taskText(`${dir}/${result}`, 'step result').text);
   if (text === undefined) return undefined;
   const decl = task.steps.find((s) => s.name === step)?.results.find((r) => r.name === result);
   if (decl === undefined) return text;
@@ -56,7 +60,7 @@ export function readStepResult(layout: Layout, task: PlanTask, step: string, res
 /** Records a step's exit code where `$(steps.<step>.exitCode.path)` points. */
 export function writeStepExitCode(layout: Layout, task: PlanTask, step: string, exitCode: number): void {
   try {
-    inPinnedDir(layout.stepsDir(task.id), [step], (dir) => writeAtomic(`${dir}/exitCode`, String(exitCode)), true);
+    inPinnedDir(layout.stepsDir(task.id), [stepDirName(step)], (dir) => writeAtomic(`${dir}/exitCode`, String(exitCode)), true);
   } catch {
     // Only later steps read it; the summary carries the code anyway.
   }

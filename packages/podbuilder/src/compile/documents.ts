@@ -130,7 +130,9 @@ export function pickRoot(docs: readonly LoadedDocument[], runs: readonly RunSpec
     }
     if (!spec) return undefined;
     const taskName = run.taskRef?.name ?? name;
-    const pipeline = synthesizeFromTask(spec, taskName, run.taskRef, run.retries, run.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const made = synthesizeFromTask(spec, taskName, run.taskRef, run.retries, run.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    // An embedded taskSpec sees the TaskRun's params and workspaces it does not declare (Tekton's propagation).
+    const pipeline = run.taskSpec ? bindAllRunWorkspaces(withPropagated(made, run), run) : made;
     // The TaskRun's own stepSpecs, sidecarSpecs and computeResources are those of its one task.
     const named = { ...run, taskRunSpecs: run.taskRunSpecs.map((x) => ({ ...x, pipelineTaskName: taskName })) };
     return { pipeline, pipelineName: taskName, run: named, taskRunName: name, synthesized: true };
@@ -169,9 +171,22 @@ function withPropagated(p: PipelineSpec, run: RunSpec): PipelineSpec {
   return extra.length === 0 && ws.length === 0 ? p : { ...p, params: [...p.params, ...extra], workspaces: [...p.workspaces, ...ws] };
 }
 
+/** A TaskRun's embedded taskSpec gets every workspace the run binds, declared or not (Tekton declares them for it). */
+function bindAllRunWorkspaces(p: PipelineSpec, run: RunSpec): PipelineSpec {
+  return {
+    ...p,
+    tasks: p.tasks.map((pt) => ({
+      ...pt,
+      workspaces: [...pt.workspaces, ...run.workspaces.filter((w) => !pt.workspaces.some((b) => b.name === w.name)).map((w) => ({ name: w.name, workspace: w.name, path: w.path }))],
+    })),
+  };
+}
+
 /**
- * An embedded taskSpec may use a pipeline workspace it does not declare
- * (Tekton's propagated workspaces): declare it on the task and bind it by name.
+ * An embedded taskSpec may use a pipeline workspace it does not declare, and
+ * its pipeline task may bind one it does not declare (Tekton's propagated
+ * workspaces: the TaskRun declares every binding of an embedded spec):
+ * declare each on the task, bound by name when the pipeline task does not bind it.
  */
 function propagateWorkspaces(pt: PipelineTaskSpec, spec: TaskSpec, pipelineWs: ReadonlyMap<string, unknown>): { pt: PipelineTaskSpec; spec: TaskSpec } {
   const used: string[] = [];
@@ -181,10 +196,13 @@ function propagateWorkspaces(pt: PipelineTaskSpec, spec: TaskSpec, pipelineWs: R
       if (r.kind === 'workspace' && r.attr !== undefined && !used.includes(r.workspace)) used.push(r.workspace);
     }
   });
-  const extra = used.filter((n) => pipelineWs.has(n) && !spec.workspaces.some((w) => w.name === n) && !pt.workspaces.some((b) => b.name === n));
+  const declared = (n: string): boolean => spec.workspaces.some((w) => w.name === n);
+  const bound = pt.workspaces.filter((b) => !declared(b.name)).map((b) => b.name);
+  const unbound = used.filter((n) => pipelineWs.has(n) && !declared(n) && !pt.workspaces.some((b) => b.name === n));
+  const extra = [...bound, ...unbound];
   if (extra.length === 0) return { pt, spec };
   return {
     spec: { ...spec, workspaces: [...spec.workspaces, ...extra.map((name) => ({ name, readOnly: false, optional: false, path: viaField(spec.path, 'workspaces') }))] },
-    pt: { ...pt, workspaces: [...pt.workspaces, ...extra.map((name) => ({ name, workspace: name, path: viaField(pt.path, 'workspaces') }))] },
+    pt: { ...pt, workspaces: [...pt.workspaces, ...unbound.map((name) => ({ name, workspace: name, path: viaField(pt.path, 'workspaces') }))] },
   };
 }

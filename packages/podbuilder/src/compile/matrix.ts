@@ -18,9 +18,9 @@ export const MAX_MATRIX_COMBINATIONS = 256;
  * `matrix.params` (the first param varying fastest), then `matrix.include`
  * entries, each added to every original combination whose matrix params it
  * matches (never overwriting an original value) or, matching none, appended
- * as a combination of its own.
+ * as a combination of its own. `empty` when a param array is empty: the task is skipped.
  */
-export function expandMatrix(d: DocSink, r: Resolved, mx: MatrixSpec, subst: (v: ParamValue, path: string) => ParamValue): ReadonlyMap<string, string>[] {
+export function expandMatrix(d: DocSink, r: Resolved, mx: MatrixSpec, subst: (v: ParamValue, path: string) => ParamValue): ReadonlyMap<string, string>[] | 'empty' {
   const { pt, spec } = r;
   // After an error no instance is made, so the error is not repeated per combination.
   let bad = false;
@@ -74,7 +74,8 @@ export function expandMatrix(d: DocSink, r: Resolved, mx: MatrixSpec, subst: (v:
     if (!matched) base.push(new Map(entries));
   }
   if (bad) return [];
-  if (base.length === 0) d.error(mx.path, `matrix of task "${pt.name}" has no combinations (an empty array fans out to nothing)`);
+  // Tekton skips a matrixed task one of whose param arrays is empty (include or not).
+  if (axes.some((a) => a.values.length === 0)) return 'empty';
   if (base.length > MAX_MATRIX_COMBINATIONS) d.error(mx.path, `matrix of task "${pt.name}" has ${base.length} combinations; at most ${MAX_MATRIX_COMBINATIONS} are allowed`);
   return base.length > MAX_MATRIX_COMBINATIONS ? [] : base;
 }

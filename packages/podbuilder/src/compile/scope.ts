@@ -5,7 +5,7 @@
  * name there, and the checked substitution every compiler stage uses.
  */
 import {
-  TEKTON_RESULTS_DIR, type ParamValue, type Resolver, type ValueType, chainResolvers, mapResolver, normalizeRef, paramOf, parseRef, podLayout,
+  TEKTON_RESULTS_DIR, TEKTON_STEPS_DIR, type ParamValue, type Resolver, type ValueType, chainResolvers, mapResolver, normalizeRef, paramOf, parseRef, stepDirName,
   refsIn, resolveRef, singleRef, substitute, substituteArgs, substituteValue,
 } from '@pipod/plan';
 import { type DocSink, viaField, viaIndex } from '../errors.ts';
@@ -161,8 +161,6 @@ export interface TaskWs {
 
 /** What a task scope is made of. */
 export interface TaskScopeParts {
-  /** The plan task's id (directories). */
-  readonly id: string;
   readonly params: ReadonlyMap<string, ParamValue>;
   readonly paramSpecs: readonly ParamSpec[];
   /** Pipeline params an embedded taskSpec sees without declaring them. */
@@ -191,19 +189,20 @@ function resultPathReplacements(results: readonly ResultSpec[]): Map<string, Par
   return new Map(results.map((r) => [`results.${r.name}.path`, `${TEKTON_RESULTS_DIR}/${r.name}`]));
 }
 
-/** `steps.<s>.exitCode.path` (also as `steps.step-<s>`). */
-function stepPathReplacements(id: string, stepNames: readonly string[]): Map<string, ParamValue> {
+/** `steps.step-<s>.exitCode.path` (pipod also takes `steps.<s>`): Tekton's path, where the task's steps directory is mounted. */
+function stepPathReplacements(stepNames: readonly string[]): Map<string, ParamValue> {
   const m = new Map<string, ParamValue>();
   for (const s of stepNames) {
-    m.set(`steps.${s}.exitCode.path`, podLayout.stepExitCodeFile(id, s));
-    m.set(`steps.step-${s}.exitCode.path`, podLayout.stepExitCodeFile(id, s));
+    const file = `${TEKTON_STEPS_DIR}/${stepDirName(s)}/exitCode`;
+    m.set(`steps.${s}.exitCode.path`, file);
+    m.set(`steps.step-${s}.exitCode.path`, file);
   }
   return m;
 }
 
-/** `step.results.<r>.path` of one step. */
-function ownStepReplacements(id: string, step: ContainerSpec): Map<string, ParamValue> {
-  return new Map(step.results.map((x) => [`step.results.${x.name}.path`, `${podLayout.stepResultsDir(id, step.name)}/${x.name}`]));
+/** `step.results.<r>.path` of one step: Tekton's path under /tekton/steps. */
+function ownStepReplacements(step: ContainerSpec): Map<string, ParamValue> {
+  return new Map(step.results.map((x) => [`step.results.${x.name}.path`, `${TEKTON_STEPS_DIR}/${stepDirName(step.name)}/results/${x.name}`]));
 }
 
 /** A task's scopes: `forStep(c)` adds what one step or sidecar sees of its own results. */
@@ -222,12 +221,12 @@ export function taskScopes(t: TaskScopeParts): { readonly forStep: (step?: Conta
     replacements(t.context),
     replacements(workspaceReplacements(t.workspaces)),
     replacements(resultPathReplacements(t.results)),
-    replacements(stepPathReplacements(t.id, t.stepNames)),
+    replacements(stepPathReplacements(t.stepNames)),
   );
   const forStep = (step?: ContainerSpec): Scope => ({
     paramTypes,
     paramNames,
-    resolve: step ? chainResolvers(base, replacements(ownStepReplacements(t.id, step))) : base,
+    resolve: step ? chainResolvers(base, replacements(ownStepReplacements(step))) : base,
     check(ref) {
       const r = parseRef(ref);
       switch (r.kind) {
@@ -250,6 +249,10 @@ export function taskScopes(t: TaskScopeParts): { readonly forStep: (step?: Conta
         }
         case 'context':
           return TASK_CONTEXT.has(ref) ? undefined : `unknown context variable "${ref}"`;
+        case 'unsupported':
+          return r.what === 'credentials'
+            ? `$(${ref}) is not supported yet (Tekton's credential initialisation from annotated secrets): mount the secret as a workspace or volume`
+            : `$(${ref}) is not supported yet (Tekton's alpha artifacts)`;
         default:
           return undefined;
       }

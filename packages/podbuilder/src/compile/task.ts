@@ -4,12 +4,12 @@
  * and its steps and sidecars through `compileContainer`.
  */
 import {
-  RUNTIME_VOLUME, TEKTON_RESULTS_DIR, type ParamValue, type PlanResultDecl, type PlanStep, type PlanTask, type PlanWhen, dnsLabel, podLayout, shortHash, stepReadsStepResults,
+  RUNTIME_VOLUME, TEKTON_HOME_DIR, TEKTON_RESULTS_DIR, TEKTON_STEPS_DIR, type ParamValue, type PlanResultDecl, type PlanStep, type PlanTask, type PlanWhen, dnsLabel, normalizeRef, parseRef, podLayout, shortHash, singleRef, stepReadsStepResults,
 } from '@pipod/plan';
 import { type DocSink, type Sink, viaField } from '../errors.ts';
-import type { ContainerSpec, PipelineSpec, PipelineTaskSpec, SidecarSpecOverride, TaskRunSpecs, TaskSpec } from '../model.ts';
+import type { ContainerSpec, ParamSpec, PipelineSpec, PipelineTaskSpec, SidecarSpecOverride, TaskRunSpecs, TaskSpec } from '../model.ts';
 import type { BuildOptions } from '../options.ts';
-import type { Raw } from '../read.ts';
+import { type Raw, typeOf } from '../read.ts';
 import { withRunSidecars, withSidecarSpecs } from '../sidecars.ts';
 import { type ContainerPlace, type Names, type PodContainers, compileContainer, planSidecar, runVolumeMounts } from './container.ts';
 import { type Identity, type WsBinding, taskParams, taskWorkspaces, uuidFrom } from './inputs.ts';
@@ -49,6 +49,8 @@ export interface RunContext {
 export interface Instance {
   readonly name: string;
   readonly combo: ReadonlyMap<string, string>;
+  /** The task is known to be skipped: it gets no containers. */
+  readonly skip?: PlanTask['skip'];
 }
 
 /** Compiles one pipeline task (or one matrix instance of it); undefined when its Task could not be resolved. */
@@ -81,6 +83,12 @@ export function compileTask(ctx: RunContext, r: Resolved, inst?: Instance): Plan
     values: subst.args(pd, pipelineScope, w.values, viaField(w.path, 'values')),
   }));
   if (!spec) return undefined;
+  if (inst?.skip !== undefined) {
+    return {
+      name, id, dependsOn: ctx.dependsOn(pt), when, ...(pt.finallyOf !== undefined ? { finallyOf: pt.finallyOf } : {}), retries: pt.retries,
+      skip: inst.skip, onError: pt.onError, params: {}, results: spec.results.map((x) => ({ name: x.name, type: x.type })), steps: [], sidecars: [],
+    };
+  }
   const td = ctx.sink.at(spec.source);
   const resolved: Resolved = { ...r, spec };
   const tparams = taskParams(pd, resolved, given, givenPath, ctx.byName, root.synthesized === true);
@@ -96,11 +104,9 @@ export function compileTask(ctx: RunContext, r: Resolved, inst?: Instance): Plan
     // Tekton names an embedded taskSpec after its TaskRun (the TaskRun's metadata stands in for the Task's).
     ['context.task.name', r.embedded ? taskRunName : r.taskName], ['context.pipelineTask.retries', String(pt.retries)],
   ]);
-  const taskParamNames = spec.params.map((p) => p.name);
-  const propagatedSpecs = r.embedded ? pipeline.params.filter((p) => !taskParamNames.includes(p.name)) : [];
+  const { propagated, propagatedSpecs } = r.embedded ? propagatedParams(pipeline.params, ctx.pparams, spec.params, given, givenPath) : { propagated: new Map<string, ParamValue>(), propagatedSpecs: [] };
   const scopes = taskScopes({
-    id, params: tparams, paramSpecs: spec.params,
-    propagated: new Map([...ctx.pparams].filter(([k]) => propagatedSpecs.some((p) => p.name === k))), propagatedSpecs,
+    params: tparams, paramSpecs: spec.params, propagated, propagatedSpecs,
     context, workspaces: tws, results: spec.results, stepNames: spec.steps.map((s) => s.name),
   });
 
@@ -129,16 +135,66 @@ export function compileTask(ctx: RunContext, r: Resolved, inst?: Instance): Plan
     if (s.ports !== undefined) ctx.pod.sidecarPorts.push({ d: ctx.sink.at(s.path.startsWith('spec.taskRunSpecs') || s.path.startsWith('metadata.annotations') ? run?.source ?? spec.source : spec.source), task: name, phase: pt.isFinally ? 'finally' : 'dag', sidecar: s.name, container: c.name, path: s.path, ports: s.ports });
     return planSidecar(s, c, ctx.sidecarGraceMs);
   });
+  // taskRunSpecs[].timeout replaces the pipeline task's own, as Tekton's TaskRun timeout.
+  const timeoutMs = trs?.timeoutMs ?? pt.timeoutMs;
   const planParams: Record<string, ParamValue> = {};
   for (const [k, v] of tparams) planParams[k] = v;
   return {
     name, id, ...(pt.displayName !== undefined ? { displayName: pt.displayName } : spec.displayName !== undefined ? { displayName: spec.displayName } : {}),
     ...(pt.taskRef ? { taskRef: pt.taskRef.name } : {}),
     dependsOn: ctx.dependsOn(pt), when, ...(pt.finallyOf !== undefined ? { finallyOf: pt.finallyOf } : {}), retries: pt.retries,
-    ...(pt.timeoutMs !== undefined && pt.timeoutMs > 0 ? { timeoutMs: pt.timeoutMs } : {}),
+    ...(timeoutMs !== undefined && timeoutMs > 0 ? { timeoutMs } : {}),
     onError: pt.onError, params: planParams,
-    results: spec.results.map((x) => ({ name: x.name, type: x.type })), steps, sidecars,
+    results: taskResultDecls(td, spec), steps, sidecars,
   };
+}
+
+/** The task's results; one with a `value` names the step result it takes, checked against the task's steps. */
+function taskResultDecls(td: DocSink, spec: TaskSpec): PlanResultDecl[] {
+  return spec.results.map((x): PlanResultDecl => {
+    if (x.value === undefined) return { name: x.name, type: x.type };
+    const inner = singleRef(x.value);
+    const r = inner !== undefined ? parseRef(normalizeRef(inner)) : undefined;
+    const at = viaField(x.path, 'value');
+    if (r?.kind !== 'stepResult' || r.selector !== undefined || r.result === '') {
+      td.error(at, `a task result's value must be one whole step result, $(steps.<step>.results.<result>), not "${x.value}"`);
+      return { name: x.name, type: x.type };
+    }
+    const step = spec.steps.find((s) => s.name === r.step);
+    if (step === undefined) td.error(at, `unknown step "${r.step}" (the task has ${list(spec.steps.map((s) => s.name))})`);
+    else if (!step.results.some((y) => y.name === r.result)) td.error(at, `step "${r.step}" declares no result "${r.result}"`);
+    return { name: x.name, type: x.type, fromStep: { step: r.step, result: r.result } };
+  });
+}
+
+/**
+ * What an embedded taskSpec sees without declaring it (Tekton's propagated
+ * params): the pipeline's params, then its pipeline task's params on top (the
+ * TaskRun's params propagate too); an object given by both is merged key by
+ * key, the pipeline task's keys winning, as Tekton's replacements merge.
+ */
+function propagatedParams(
+  pipelineSpecs: readonly ParamSpec[], pipelineValues: ReadonlyMap<string, ParamValue>, declared: readonly ParamSpec[],
+  given: ReadonlyMap<string, ParamValue>, givenPath: ReadonlyMap<string, string>,
+): { propagated: Map<string, ParamValue>; propagatedSpecs: ParamSpec[] } {
+  const isDeclared = (n: string): boolean => declared.some((p) => p.name === n);
+  const propagated = new Map<string, ParamValue>();
+  const specs = new Map<string, ParamSpec>();
+  for (const p of pipelineSpecs) {
+    if (isDeclared(p.name)) continue;
+    specs.set(p.name, p);
+    const v = pipelineValues.get(p.name);
+    if (v !== undefined) propagated.set(p.name, v);
+  }
+  const isObject = (v: ParamValue | undefined): v is Readonly<Record<string, string>> => v !== undefined && typeof v === 'object' && !Array.isArray(v);
+  for (const [k, v] of given) {
+    if (isDeclared(k)) continue;
+    const prev = propagated.get(k);
+    const value = isObject(prev) && isObject(v) ? { ...prev, ...v } : v;
+    propagated.set(k, value);
+    specs.set(k, { name: k, type: typeOf(value), path: givenPath.get(k) ?? '' });
+  }
+  return { propagated, propagatedSpecs: [...specs.values()] };
 }
 
 /** The task's volumes, renamed per task so two tasks' volumes never collide; returns the renames. */
@@ -179,14 +235,24 @@ function taskMounts(td: DocSink, spec: TaskSpec, id: string, tws: ReadonlyMap<st
       mounts.push({ name: w.volume, mountPath: own?.mountPath ?? w.mountPath, ...(w.subPath !== undefined ? { subPath: w.subPath } : {}), ...(w.readOnly ? { readOnly: true } : {}) });
     }
     for (const m of step.volumeMounts) {
-      const vn = volNames.get(m.name);
-      if (vn === undefined) { td.error(viaField(m.path, 'name'), `volume "${m.name}" is not declared in the task's volumes`); continue; }
-      mounts.push({ ...subst.raw(td, scopeOf(step), m.raw, m.path) as Record<string, unknown>, name: vn });
+      const sm = subst.raw(td, scopeOf(step), m.raw, m.path) as Record<string, unknown>;
+      const name = typeof sm['name'] === 'string' ? sm['name'] : m.name;
+      const vn = volNames.get(name);
+      if (vn !== undefined) { mounts.push({ ...sm, name: vn }); continue; }
+      // `name: $(workspaces.<w>.volume)` mounts a workspace's volume (Tekton's way to share one with a sidecar).
+      const ws = [...tws.values()].find((w) => w.bound && w.volume !== undefined && w.volume === name);
+      if (ws === undefined) { td.error(viaField(m.path, 'name'), `volume "${m.name}" is not declared in the task's volumes`); continue; }
+      const subPath = [ws.subPath, typeof sm['subPath'] === 'string' ? sm['subPath'] : undefined].filter((x): x is string => x !== undefined && x !== '').join('/');
+      const same = mounts.some((x) => x['name'] === name && x['mountPath'] === sm['mountPath'] && (x['subPath'] ?? '') === subPath);
+      if (!same) mounts.push({ ...sm, name, ...(subPath !== '' ? { subPath } : {}) });
     }
-    // Tekton gives the steps of a task a shared /workspace; here each step is
-    // its own container, so the task's directory of the pipod volume stands in.
-    if (step.kind === 'step' && !mounts.some((m) => m['mountPath'] === WORKSPACE_DIR)) {
-      mounts.splice(ownEnd, 0, { name: RUNTIME_VOLUME, mountPath: WORKSPACE_DIR, subPath: podLayout.subPathOf(podLayout.taskWorkspaceDir(id)) });
+    // Tekton gives the steps of a task a shared /workspace and /tekton/home; here
+    // each step is its own container, so the task's directories of the pipod volume stand in.
+    if (step.kind === 'step') {
+      const has = (p: string): boolean => mounts.some((m) => String(m['mountPath']).replace(/\/+$/, '') === p);
+      if (!has(WORKSPACE_DIR)) mounts.splice(ownEnd, 0, { name: RUNTIME_VOLUME, mountPath: WORKSPACE_DIR, subPath: podLayout.subPathOf(podLayout.taskWorkspaceDir(id)) });
+      if (!has(TEKTON_HOME_DIR)) mounts.push({ name: RUNTIME_VOLUME, mountPath: TEKTON_HOME_DIR, subPath: podLayout.subPathOf(podLayout.taskHomeDir(id)) });
+      mounts.push({ name: RUNTIME_VOLUME, mountPath: TEKTON_STEPS_DIR, subPath: podLayout.subPathOf(podLayout.stepsDir(id)) });
     }
     const seen = new Set<string>();
     for (const m of mounts) {

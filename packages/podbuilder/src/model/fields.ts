@@ -16,7 +16,7 @@ export const TASK_SPEC: Fields = {
   displayName: true, description: true, params: true, workspaces: true, results: true, steps: true, sidecars: true, volumes: true, stepTemplate: true,
 };
 export const TASK_WORKSPACE: Fields = { name: true, description: true, mountPath: true, readOnly: true, optional: true };
-export const TASK_RESULT: Fields = { name: true, type: true, description: true, properties: true, value: `result values from step results are ${LATER}` };
+export const TASK_RESULT: Fields = { name: true, type: true, description: true, properties: true, value: true };
 export const STEP: Fields = {
   name: true, displayName: true, image: true, command: true, args: true, workingDir: true, env: true, envFrom: true,
   computeResources: true, volumeMounts: true, imagePullPolicy: true, securityContext: true, script: true, timeout: true,
@@ -96,7 +96,7 @@ export const TIMEOUTS: Fields = { pipeline: true, tasks: true, finally: true };
 export const TASK_RUN_TEMPLATE: Fields = { serviceAccountName: true, podTemplate: true };
 export const TASK_RUN_SPECS: Fields = {
   pipelineTaskName: true, serviceAccountName: true, sidecars: true,
-  podTemplate: true, stepSpecs: true, sidecarSpecs: true, metadata: `taskRunSpecs metadata is ${LATER}`, computeResources: true,
+  podTemplate: true, stepSpecs: true, sidecarSpecs: true, metadata: `taskRunSpecs metadata is ${LATER}`, computeResources: true, timeout: true,
 };
 /** Pod template fields that apply to the one pod as a whole. */
 export const POD_TEMPLATE: Fields = {

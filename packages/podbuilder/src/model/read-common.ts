@@ -78,7 +78,8 @@ export function readResults(d: DocSink, o: Raw, path: string, fields: Fields): R
     if (name !== '') checkResultName(d, name, viaField(rp, 'name'));
     const t = str(d, r, 'type', rp) ?? 'string';
     if (t !== 'string' && t !== 'array' && t !== 'object') d.error(viaField(rp, 'type'), `invalid type "${t}": must be string, array or object`);
-    out.push({ name, type: t === 'array' || t === 'object' ? t : 'string', path: rp });
+    const value = fields['value'] === true ? str(d, r, 'value', rp) : undefined;
+    out.push({ name, type: t === 'array' || t === 'object' ? t : 'string', ...(value !== undefined ? { value } : {}), path: rp });
   }
   checkUnique(d, out, 'result');
   return out;
@@ -244,9 +245,9 @@ export function readContainers(d: DocSink, spec: Raw, specPath: string, kind: 's
     // A step running a StepAction takes nothing from the stepTemplate but what it may set itself.
     const t = refRaw ? undefined : template?.base;
     const rawName = str(d, c, 'name', path);
-    const name = rawName ?? (kind === 'step' ? `unnamed-${index}` : `sidecar-${index}`);
+    // Tekton names an unnamed step `step-unnamed-<i>` and takes an unnamed sidecar too.
+    const name = rawName ?? `unnamed-${index}`;
     if (rawName !== undefined) checkLabel(d, rawName, viaField(path, 'name'));
-    else if (kind === 'sidecar') d.error(viaField(path, 'name'), 'required field is missing');
     const image = base.image ?? t?.image;
     const imagePath = base.image === undefined && t?.image !== undefined && template ? viaField(template.path, 'image') : viaField(path, 'image');
     if (!refRaw && (image === undefined || image === '')) d.error(viaField(path, 'image'), 'required field is missing');

@@ -252,7 +252,11 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
       const sa = str(d, s, 'serviceAccountName', sp);
       const pt = obj(d, s, 'podTemplate', sp);
       if (pt) checkFields(d, pt, viaField(sp, 'podTemplate'), POD_TEMPLATE);
-      return { pipelineTaskName: str(d, s, 'pipelineTaskName', sp, true) ?? '', ...(sa !== undefined ? { serviceAccountName: sa } : {}), sidecars: readSidecars(d, s, sp), ...readTaskLevel(d, s, sp), ...(pt ? { podTemplate: pt } : {}) };
+      const tms = readDurationMs(d, s, 'timeout', sp);
+      return {
+        pipelineTaskName: str(d, s, 'pipelineTaskName', sp, true) ?? '', ...(sa !== undefined ? { serviceAccountName: sa } : {}), sidecars: readSidecars(d, s, sp),
+        ...readTaskLevel(d, s, sp), ...(pt ? { podTemplate: pt } : {}), ...(tms !== undefined ? { timeoutMs: tms } : {}),
+      };
     });
     return {
       ...base, ...(pipelineRef ? { pipelineRef } : {}), ...(pipelineSpec ? { pipelineSpec } : {}),

@@ -32,6 +32,8 @@ export interface TaskWorkspaceSpec {
 export interface ResultSpec {
   readonly name: string;
   readonly type: ValueType;
+  /** A task result's `value`: `$(steps.<s>.results.<r>)`, the step result it takes. */
+  readonly value?: string;
   readonly path: string;
 }
 
@@ -267,6 +269,8 @@ export interface TaskRunSpecs {
   /** Task-level `computeResources` (Tekton's beta TEP-0104). */
   readonly computeResources?: Raw;
   readonly podTemplate?: Raw;
+  /** `taskRunSpecs[].timeout`: replaces the pipeline task's timeout, as Tekton's TaskRun timeout. */
+  readonly timeoutMs?: number;
   /** The entry's field path: `spec.taskRunSpecs[i]`, or `spec` of a TaskRun. */
   readonly path: string;
 }
