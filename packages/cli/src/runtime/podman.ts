@@ -234,7 +234,11 @@ class PodmanDriver implements RunDriver {
       writeFileSync(join(hostDir, SECRETS_FILE), `${objs.secrets.map((x) => x.name).join('\n')}\n`);
       for (const sec of objs.secrets) {
         await this.podman.exec(['secret', 'rm', sec.name]);
-        const r = await this.podman.exec(['secret', 'create', sec.name, '-'], sec.data);
+        // From a file (0600, removed at once): podman refuses `-` when stdin is a socket, which is what Node's pipes are.
+        const file = join(hostDir, `secret-${sec.name}.json`);
+        writeFileSync(file, sec.data, { mode: 0o600 });
+        const r = await this.podman.exec(['secret', 'create', sec.name, file]);
+        rmSync(file, { force: true });
         if (r.code !== 0) throw new PipodError('START', `podman could not create secret ${sec.name}: ${lastLines(r.stderr, 2) || `podman exited with ${r.code}`}`);
         this.secrets.push(sec.name);
       }
