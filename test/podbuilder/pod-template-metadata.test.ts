@@ -89,6 +89,12 @@ describe('taskSpec.metadata and taskRunSpecs[].metadata', () => {
     expect(p.metadata.annotations).toMatchObject({ note: 'a', owner: 'b' });
   });
 
+  it('are recorded per task in the plan, for the TaskRun the controller mirrors each task with', () => {
+    const tasks = `      - name: a\n        taskSpec: {metadata: {labels: {app: web}}, steps: [${step()}]}\n      - name: b\n        taskSpec: {steps: [${step()}]}\n`;
+    const r = build(src(run('      hostUsers: true', tasks, '  taskRunSpecs:\n    - pipelineTaskName: a\n      metadata: {annotations: {owner: a}}\n')));
+    expect(r.kind === 'ok' ? r.plan.tasks.map((t) => [t.name, t.metadata]) : r.errors).toEqual([['a', { labels: { app: 'web' }, annotations: { owner: 'a' } }], ['b', undefined]]);
+  });
+
   it('`metadata: {}` with `spec: null`, as kubectl exports an embedded task, is a plain Task', () => {
     expect(validate(src(run('      hostUsers: true', `      - name: a\n        taskSpec: {metadata: {}, spec: null, steps: [${step()}]}\n`)))).toEqual([]);
   });

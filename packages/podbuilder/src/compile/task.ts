@@ -140,7 +140,17 @@ export function compileTask(ctx: RunContext, r: Resolved, inst?: Instance): Plan
     ...(pt.timeoutMs !== undefined && pt.timeoutMs > 0 ? { timeoutMs: pt.timeoutMs } : {}),
     onError: pt.onError, params: planParams,
     results: spec.results.map((x) => ({ name: x.name, type: x.type })), steps, sidecars,
+    ...taskRunMetadata(pt, trs),
   };
+}
+
+/** What Tekton puts on this task's TaskRun from `taskSpec.metadata` and `taskRunSpecs[].metadata` (the latter wins by key). */
+function taskRunMetadata(pt: PipelineTaskSpec, trs: TaskRunSpecs | undefined): Pick<PlanTask, 'metadata'> {
+  const labels = { ...(pt.metadata?.labels ?? {}), ...(trs?.metadata?.labels ?? {}) };
+  const annotations = { ...(pt.metadata?.annotations ?? {}), ...(trs?.metadata?.annotations ?? {}) };
+  const has = (o: object): boolean => Object.keys(o).length > 0;
+  if (!has(labels) && !has(annotations)) return {};
+  return { metadata: { ...(has(labels) ? { labels } : {}), ...(has(annotations) ? { annotations } : {}) } };
 }
 
 /**
