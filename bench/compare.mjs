@@ -10,6 +10,8 @@
 //            through its controller (spec.managedBy, one pod, emptyDir), and
 //            `pipod run --runtime kubernetes` for its time breakdown.
 // Runs are interleaved (baseline, pipod, pipod, baseline, …) so load hits both.
+// Every sample also times the floor, a bare one-container pod (create →
+// exited/Succeeded), so each figure stands next to what no runner can beat.
 //   node bench/compare.mjs [--reps 3] [--quick] [--only podman|cluster]
 // Writes bench/results/{podman,cluster}-<shape>.json.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { machine, median, pipodBreakdown, pipodRun, r2, table, writeResult } fro
 import * as C from './lib/cluster.mjs';
 import * as S from './lib/shapes.mjs';
 import { plannedPeak } from './lib/peak.mjs';
+import { barePod, podmanFloor } from './lib/floor.mjs';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -76,11 +79,11 @@ async function podmanSection() {
   for (const shape of SHAPES) {
     const samples = [];
     for (let i = 0; i < REPS; i++) {
-      const order = i % 2 ? ['onePod', 'perTask'] : ['perTask', 'onePod'];
+      const order = i % 2 ? ['onePod', 'floor', 'perTask'] : ['perTask', 'floor', 'onePod'];
       const s = { ok: true, loadavg: machine().loadavg };
       for (const k of order) {
         try {
-          s[k] = k === 'perTask' ? await podmanPerTask(shape) : await podmanOnePod(shape);
+          s[k] = k === 'perTask' ? await podmanPerTask(shape) : k === 'floor' ? await podmanFloor(`floor-${uniq()}`) : await podmanOnePod(shape);
           process.stderr.write(`  podman ${shape.name} #${i + 1} ${k}: ${(s[k].ms / 1000).toFixed(2)} s\n`);
         } catch (e) {
           s.ok = false;
@@ -94,19 +97,23 @@ async function podmanSection() {
     }
     const base = summarize(samples, 'perTask');
     const one = summarize(samples, 'onePod');
+    const floor = summarize(samples, 'floor');
     const res = {
       shape: shape.name, tasks: shape.tasks.length, machine: machine(),
       baseline: 'pod per task: each task a one-task `pipod run` on podman, shared data in a host directory',
       pipod: 'one pod: `pipod run` on podman, emptyDir workspace',
-      samples, medians: { baselineMs: r2(base), pipodMs: r2(one) }, speedup: base && one ? r2(base / one) : null,
+      floor: `a bare pod, one ${FLOOR_NOTE}: podman kube play → podman wait`,
+      samples, medians: { baselineMs: r2(base), pipodMs: r2(one), floorMs: r2(floor) }, speedup: base && one ? r2(base / one) : null,
+      pipodOverFloor: one && floor ? r2(one / floor) : null, baselineOverFloor: base && floor ? r2(base / floor) : null,
     };
     writeResult(`podman-${shape.name}`, res);
-    rows.push([shape.name, shape.tasks.length, sec(base), sec(one), res.speedup ?? '-', samples.filter((s) => s.ok).length]);
+    rows.push([shape.name, shape.tasks.length, sec(floor), sec(base), sec(one), res.speedup ?? '-', res.pipodOverFloor ?? '-', samples.filter((s) => s.ok).length]);
   }
-  console.log(table(['shape (podman)', 'tasks', 'pod/task s', 'one pod s', 'speedup', 'n'], rows));
+  console.log(table(['shape (podman)', 'tasks', 'floor s', 'pod/task s', 'one pod s', 'speedup', 'one pod/floor', 'n'], rows));
   return rows;
 }
 
+const FLOOR_NOTE = 'busybox container running `true`, create → exited';
 const sec = (ms) => (ms === undefined ? '-' : (ms / 1000).toFixed(2));
 
 /** Runs one PipelineRun on the cluster and cleans it up; retries once after a cluster restart. */
@@ -138,13 +145,15 @@ async function clusterSection() {
       const samples = [];
       const withRun = !QUICK || shape === SHAPES[0];
       for (let i = 0; i < REPS; i++) {
-        const order = i % 2 ? ['pipod', 'tekton'] : ['tekton', 'pipod'];
+        const order = i % 2 ? ['pipod', 'floor', 'tekton'] : ['tekton', 'floor', 'pipod'];
         if (withRun) order.push('pipodRun');
         const s = { ok: true, loadavg: machine().loadavg };
         for (const k of order) {
           const name = `${k.toLowerCase()}-${shape.name}-${uniq()}`.slice(0, 60);
           try {
-            if (k === 'pipodRun') {
+            if (k === 'floor') {
+              s[k] = await C.runBarePod(barePod(name));
+            } else if (k === 'pipodRun') {
               const file = writeDoc({ ...S.pipelineRun(shape, { name, workspace: { emptyDir: {} } }), metadata: { name, namespace: C.NS } });
               const mem = C.startMemorySampler();
               const r = await pipodRun(file, ['--runtime', 'kubernetes', '--kubeconfig', C.KUBECONFIG, '-n', C.NS, '--name', name]);
@@ -178,16 +187,19 @@ async function clusterSection() {
       const tk = median(ok.map((s) => s.tekton.ms));
       const pc = median(ok.map((s) => s.pipod.ms));
       const pr = median(samples.filter((s) => s.pipodRun).map((s) => s.pipodRun.ms));
+      const fl = median(samples.filter((s) => s.floor).map((s) => s.floor.ms));
       const med = (sys, f) => r2(median(ok.map((s) => f(s[sys]))));
       const res = {
         shape: shape.name, tasks: shape.tasks.length, machine: machine(), storage,
         baseline: 'Tekton v1.10 on the test cluster: one pod per task (PipelineRun created → Succeeded seen, polled every 200 ms)',
         pipod: 'pipod controller (spec.managedBy: pipod.dev/controller), one pod, emptyDir; same clock',
         pipodRun: '`pipod run --runtime kubernetes -o json` (client-side wall: build, create pod, wait, delete)',
+        floor: `a bare pod, one ${FLOOR_NOTE.replace('exited', 'Succeeded seen (same 200 ms polling)')}`,
+        overFloor: { tekton: tk && fl ? r2(tk / fl) : null, pipod: pc && fl ? r2(pc / fl) : null, pipodRun: pr && fl ? r2(pr / fl) : null },
         memoryMethod: 'peak over 250 ms samples of the summed cgroup v1 memory.stat total_rss (and total_rss+total_cache) of the run\'s pods under /sys/fs/cgroup/memory/kubepods',
         samples,
         medians: {
-          baselineMs: r2(tk), pipodMs: r2(pc), pipodRunMs: r2(pr),
+          baselineMs: r2(tk), pipodMs: r2(pc), pipodRunMs: r2(pr), floorMs: r2(fl),
           tektonPods: med('tekton', (x) => x.reservation.pods), pipodPods: med('pipod', (x) => x.reservation.pods),
           tektonCpuMilliSum: med('tekton', (x) => x.reservation.cpuMilliSum), pipodCpuMilliSum: med('pipod', (x) => x.reservation.cpuMilliSum),
           tektonMemoryMiBSum: med('tekton', (x) => x.reservation.memoryMiBSum), pipodMemoryMiBSum: med('pipod', (x) => x.reservation.memoryMiBSum),
@@ -207,12 +219,12 @@ async function clusterSection() {
       };
       writeResult(`cluster-${shape.name}`, res);
       const m = res.medians;
-      rows.push([shape.name, shape.tasks.length, sec(tk), sec(pc), res.speedup ?? '-', sec(pr), `${m.tektonPods}/${m.pipodPods}`, `${m.tektonCpuMilliSum}/${m.pipodCpuMilliSum}`, `${m.tektonMemoryMiBSum}/${m.pipodMemoryMiBSum}`, `${r2(m.tektonPeakRssMiB)}/${r2(m.pipodPeakRssMiB)}`, ok.length]);
+      rows.push([shape.name, shape.tasks.length, sec(fl), `${sec(tk)} (${res.overFloor.tekton ?? '-'}x)`, `${sec(pc)} (${res.overFloor.pipod ?? '-'}x)`, res.speedup ?? '-', pr ? `${sec(pr)} (${res.overFloor.pipodRun ?? '-'}x)` : '-', `${m.tektonPods}/${m.pipodPods}`, `${m.tektonCpuMilliSum}/${m.pipodCpuMilliSum}`, `${m.tektonMemoryMiBSum}/${m.pipodMemoryMiBSum}`, `${r2(m.tektonPeakRssMiB)}/${r2(m.pipodPeakRssMiB)}`, ok.length]);
     }
   } finally {
     await controller.stop();
   }
-  console.log(table(['shape (cluster)', 'tasks', 'Tekton s', 'pipod ctl s', 'speedup', 'pipod run s', 'pods T/p', 'req cpu m T/p', 'req MiB T/p', 'peak rss MiB T/p', 'n'], rows));
+  console.log(table(['shape (cluster)', 'tasks', 'floor s', 'Tekton s (x floor)', 'pipod ctl s (x floor)', 'speedup', 'pipod run s (x floor)', 'pods T/p', 'req cpu m T/p', 'req MiB T/p', 'peak rss MiB T/p', 'n'], rows));
   return rows;
 }
 

@@ -157,7 +157,7 @@ async function pipodRound(bundle, stamp, n, arm = true) {
   delete env.PIPOD_PLAN_0;
   const wrappers = plan.tasks[0].steps.map((s) => spawn(process.execPath, [bundle, 'step', s.container], { env, stdio: 'ignore' }));
   const wrappersExited = Promise.all(wrappers.map(exited));
-  await waitFiles(plan.tasks[0].steps.map((s) => join(dir, 'pipod/run/containers', s.container, 'beat')), 60_000);
+  await waitFiles(plan.tasks[0].steps.map((s) => join(dir, 'pipod/run/containers', s.container, 'out', 'beat')), 60_000);
   await sleep(1500); // let every wrapper settle into its idle wait before measuring memory
   const mem = medianMem(wrappers.slice(-Math.min(10, n)).map((w) => w.pid));
   const sup = spawn(process.execPath, [bundle, 'supervise'], { env, stdio: ['ignore', 'ignore', 'inherit'] });

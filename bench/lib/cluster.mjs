@@ -235,6 +235,25 @@ export async function runPipelineRun(body, { timeoutMs = 30 * 60_000, everyMs = 
   }
 }
 
+/** The floor on the cluster: creates a bare pod and polls (as runPipelineRun does) until it is seen Succeeded; deletion is not counted. */
+export async function runBarePod(body, { timeoutMs = 5 * 60_000, everyMs = 200 } = {}) {
+  const { core } = api();
+  const name = body.metadata.name;
+  const p0 = performance.now();
+  try {
+    await core.createNamespacedPod({ namespace: NS, body });
+    for (;;) {
+      const p = await core.readNamespacedPod({ namespace: NS, name });
+      if (p.status?.phase === 'Succeeded') return { ms: performance.now() - p0 };
+      if (p.status?.phase === 'Failed') throw new Error(`bare pod ${name} Failed: ${JSON.stringify(p.status?.containerStatuses?.[0]?.state)}`);
+      if (performance.now() - p0 > timeoutMs) throw new Error(`bare pod ${name} did not finish in ${timeoutMs} ms`);
+      await sleep(everyMs);
+    }
+  } finally {
+    await core.deleteNamespacedPod({ namespace: NS, name, gracePeriodSeconds: 0 }).catch(() => undefined);
+  }
+}
+
 /** Deletes a PipelineRun (its pods and TaskRuns go with it) and waits until its pods are gone, so runs do not overlap. */
 export async function deletePipelineRun(name) {
   const { custom, core } = api();

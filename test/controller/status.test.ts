@@ -73,6 +73,15 @@ describe('applyEvent and taskRunStatus', () => {
       want: { condition: ['False', 'Failed'], message: 'step x exited 3', steps: [{ name: 'x', container: 'b-x', terminated: { exitCode: 3, reason: 'Error', startedAt: T(1), finishedAt: T(2) }, terminationReason: 'Error' }] },
     },
     {
+      name: 'OOM-killed step: the kubelet\'s reason is kept',
+      events: [started, { type: 'task.started', time: T(1), task: 'b', attempt: 0 },
+        { type: 'step.started', time: T(1), task: 'b', step: 'x', container: 'b-x', attempt: 0 },
+        { type: 'step.finished', time: T(2), task: 'b', step: 'x', container: 'b-x', attempt: 0, exitCode: 137, reason: 'OOMKilled' },
+        { type: 'task.finished', time: T(2), task: 'b', status: 'Failed', reason: 'OOMKilled', attempts: 1, durationMs: 1000, results: {} }],
+      task: 'b',
+      want: { condition: ['False', 'Failed'], message: 'OOMKilled', steps: [{ name: 'x', container: 'b-x', terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: T(1), finishedAt: T(2) }, terminationReason: 'OOMKilled' }] },
+    },
+    {
       name: 'timed out task',
       events: [started, { type: 'task.started', time: T(1), task: 'b', attempt: 0 },
         { type: 'step.started', time: T(1), task: 'b', step: 'x', container: 'b-x', attempt: 0 },

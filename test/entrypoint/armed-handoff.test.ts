@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { StartMessage } from '@pipod/plan';
+import { Layout, type StartMessage } from '@pipod/plan';
 import { buildBundle, containerOf, makePlan, runPlan, startRun, waitForFile, type TaskSpec } from './harness.ts';
 
 const stepResult = (task: string, step: string, name: string): string => `$PIPOD_ROOT/run/tasks/${task}/steps/${step}/results/${name}`;
@@ -19,11 +19,11 @@ beforeAll(async () => {
 
 /** Every start message a container got, by file name. */
 function starts(root: string, container: string): Record<string, StartMessage> {
-  const dir = `${root}/run/containers/${container}`;
+  const dir = new Layout(root).inboxDir(container);
   return Object.fromEntries(fs.readdirSync(dir).filter((n) => /^start-\d+\.json$/.test(n)).sort().map((n) => [n, JSON.parse(fs.readFileSync(`${dir}/${n}`, 'utf8')) as StartMessage]));
 }
 
-const doneFiles = (root: string, container: string): string[] => fs.readdirSync(`${root}/run/containers/${container}`).filter((n) => /^done-\d+\.json$/.test(n));
+const doneFiles = (root: string, container: string): string[] => fs.readdirSync(new Layout(root).outboxDir(container)).filter((n) => /^done-\d+\.json$/.test(n));
 
 describe('starts written ahead', () => {
   it('arm a step after one that continues on error, and not one that reads a step result', async () => {

@@ -1,7 +1,7 @@
 /** The supervisor's pure run facts, table by table. */
 import { describe, expect, it } from 'vitest';
-import type { PlanTask, TaskStatus } from '@pipod/plan';
-import { phaseDone, runOutcome, skipReason, startable, stepStatus, stopOutcome, type RunFlags, type StopReason, type TaskRec } from '@pipod/entrypoint';
+import type { PlanStep, PlanTask, TaskStatus } from '@pipod/plan';
+import { DEFAULT_STARTUP_MS, afterStep, deathDone, diedReason, phaseDone, runOutcome, skipReason, startable, stepStatus, stopOutcome, wrapperGone, type RunFlags, type StopReason, type TaskRec } from '@pipod/entrypoint';
 import { makePlan } from './harness.ts';
 
 const flags = (more: Partial<RunFlags> = {}): RunFlags => ({ pipelineTimedOut: false, tasksTimedOut: false, finallyTimedOut: false, phase: 'dag', ...more });
@@ -97,5 +97,50 @@ describe('runOutcome', () => {
     ['a cancel, over a timeout', { cancel: 'stop', pipelineTimedOut: true }, {}, undefined, ['Cancelled', 'Cancelled']],
   ])('%s', (_name, f, states, sidecar, want) => {
     expect(runOutcome([...recs(plan, states).values()], flags(f), sidecar)).toEqual(want);
+  });
+});
+
+describe('container deaths', () => {
+  const T = Date.parse('2026-01-01T00:00:00.000Z');
+
+  it.each([
+    [{ reason: 'OOMKilled', exitCode: 137 }, 'OOMKilled', 137, 'container c was OOM-killed'],
+    [{ reason: 'StartFailed', exitCode: 128, message: 'exec format error' }, 'StartFailed', 128, 'container c could not start: exec format error'],
+    [{ reason: 'Error', exitCode: 137 }, 'Failed', 137, 'container c exited with code 137'],
+    [{ reason: 'Completed', exitCode: 0 }, 'Failed', 0, 'container c exited with code 0'],
+  ] as const)('deathDone(%j) → %s, exit %i', (d, reason, exitCode, message) => {
+    const done = deathDone({ container: 'c', ...d }, 4, T);
+    expect(done).toEqual({ seq: 4, exitCode, reason, message, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('keeps the time the engine saw the end, unless the container died before the step started', () => {
+    const d = { container: 'c', reason: 'Error', exitCode: 1, finishedAt: '2026-01-01T00:00:01.000Z' } as const;
+    expect(deathDone(d, 1, T + 2000, T + 500)).toMatchObject({ startedAt: '2026-01-01T00:00:00.500Z', finishedAt: '2026-01-01T00:00:01.000Z' });
+    expect(deathDone(d, 1, T + 2000, T + 1500)).toMatchObject({ startedAt: '2026-01-01T00:00:01.500Z', finishedAt: '2026-01-01T00:00:02.000Z' });
+  });
+
+  it.each([
+    [500, 0, undefined],
+    [1500, 0, 'no heartbeat for 1500 ms'],
+    [undefined, 900, undefined],
+    [undefined, 2500, 'no heartbeat at all after 2500 ms'],
+  ] as const)('wrapperGone(beat %s ms old, waited %i ms) with staleMs 1000, startupMs 2000 → %s', (age, waited, why) => {
+    expect(wrapperGone(age, waited, { staleMs: 1000, startupMs: 2000 })).toBe(why);
+  });
+
+  it('without startupMs a missing beat is tolerated for DEFAULT_STARTUP_MS (image pulls of later containers)', () => {
+    expect(wrapperGone(undefined, DEFAULT_STARTUP_MS, { staleMs: 1000 })).toBeUndefined();
+    expect(wrapperGone(undefined, DEFAULT_STARTUP_MS + 1, { staleMs: 1000 })).toBe(`no heartbeat at all after ${DEFAULT_STARTUP_MS + 1} ms`);
+  });
+
+  it.each([['OOMKilled', 'OOMKilled'], ['StartFailed', 'StartFailed'], ['Failed', 'ContainerDied']] as const)('diedReason(%s) → %s', (reason, want) => {
+    expect(diedReason({ reason })).toBe(want);
+  });
+
+  const step: PlanStep = { name: 's', container: 'c', image: 'i', command: ['x'], args: [], env: [], onError: 'stopAndFail', results: [] };
+  it('a stop decides the outcome of a step whose container died; without one the death does', () => {
+    expect(afterStep(step, { reason: 'OOMKilled', exitCode: 137 }, true, 'Cancelled')).toEqual(['Cancelled', 'TaskRunCancelled']);
+    expect(afterStep(step, { reason: 'OOMKilled', exitCode: 137 }, true, undefined)).toEqual(['Failed', 'OOMKilled']);
+    expect(afterStep({ ...step, onError: 'continue' }, { reason: 'Failed', exitCode: 137 }, true, undefined)).toEqual(['Failed', 'ContainerDied']);
   });
 });

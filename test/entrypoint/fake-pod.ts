@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { armedGoesOn, Layout, type CancelMode, type DoneMessage, type ExecutionPlan, type RunEvent, type RunSummary, type StartMessage } from '@pipod/plan';
+import { armedGoesOn, Layout, type CancelMode, type ContainerDeath, type DoneMessage, type ExecutionPlan, type RunEvent, type RunSummary, type StartMessage } from '@pipod/plan';
 import { Supervisor, createRunDirs, type Clock, type Timers, type Waiter } from '@pipod/entrypoint';
 
 /** Virtual time zero of every fake run. */
@@ -117,6 +117,8 @@ export interface Outcome {
   readonly results?: Readonly<Record<string, string>>;
   /** The wrapper dies as the step starts: its beat is touched once, then never again. */
   readonly dies?: boolean;
+  /** After `ms` the container dies and the runtime reports it (a dead fact), instead of a done message. */
+  readonly death?: Pick<ContainerDeath, 'reason' | 'exitCode'>;
 }
 
 /** Decides a start's outcome: by container, seeing the substituted start message. */
@@ -152,6 +154,10 @@ export interface FakeRunOptions {
   readonly sidecars?: Readonly<Record<string, FakeSidecar>>;
   /** Writes the cancel file at these virtual times. */
   readonly cancels?: readonly { readonly at: number; readonly kind: CancelMode }[];
+  /** The runtime reports these containers dead at these virtual times, whatever they are doing. */
+  readonly deaths?: readonly (Pick<ContainerDeath, 'container' | 'reason' | 'exitCode'> & { readonly at: number })[];
+  /** Containers whose wrapper never starts: no beat, no answer to starts. */
+  readonly neverStart?: readonly string[];
 }
 
 /** Lets every promise chain that can move, move. */
@@ -173,6 +179,13 @@ export async function fakeRun(plan: ExecutionPlan, script: Script, opts: FakeRun
   const taskIds = new Map([...plan.tasks, ...plan.finally].flatMap((t) => [...t.steps.map((s) => [s.container, t.id] as const), ...t.sidecars.map((s) => [s.container, t.id] as const)]));
   const containers = [...new Set([...plan.tasks, ...plan.finally].flatMap((t) => [...t.steps, ...t.sidecars].map((s) => s.container)).concat(plan.sidecars.map((s) => s.container)))];
   for (const c of opts.cancels ?? []) clock.after(c.at, () => fs.writeFileSync(layout.cancelFile, c.kind));
+  const dead = new Set<string>(opts.neverStart ?? []);
+  const reportDeath = (d: Pick<ContainerDeath, 'container' | 'reason' | 'exitCode'>): void => {
+    dead.add(d.container);
+    for (const p of running.values()) if (p.container === d.container) { p.ended = true; p.cancel(); }
+    fs.writeFileSync(layout.deadFile(d.container), JSON.stringify({ ...d, finishedAt: new Date(clock.now()).toISOString() }));
+  };
+  for (const d of opts.deaths ?? []) clock.after(d.at, () => reportDeath(d));
 
   const writeDone = (p: Proc, done: Omit<DoneMessage, 'seq' | 'startedAt' | 'finishedAt'>): void => {
     if (p.ended) return;
@@ -191,6 +204,11 @@ export async function fakeRun(plan: ExecutionPlan, script: Script, opts: FakeRun
       return;
     }
     const out = script(container, msg);
+    if (out.death !== undefined) {
+      const death = out.death;
+      p.cancel = clock.after(out.ms, () => reportDeath({ container, ...death }));
+      return;
+    }
     if (out.dies === true) {
       fs.writeFileSync(layout.beatFile(container), '');
       fs.utimesSync(layout.beatFile(container), clock.now() / 1000, clock.now() / 1000);
@@ -211,16 +229,17 @@ export async function fakeRun(plan: ExecutionPlan, script: Script, opts: FakeRun
   const wrappersPass = (): boolean => {
     let changed = false;
     for (const c of containers) {
+      if (dead.has(c)) continue;
       let names: string[];
       try {
-        names = fs.readdirSync(layout.containerDir(c));
+        names = fs.readdirSync(layout.inboxDir(c));
       } catch {
         continue;
       }
       for (const n of names) {
         const m = /^start-(\d+)\.json$/.exec(n);
         if (m === null || seen.has(`${c}/${m[1]}`)) continue;
-        const msg = JSON.parse(fs.readFileSync(join(layout.containerDir(c), n), 'utf8')) as StartMessage;
+        const msg = JSON.parse(fs.readFileSync(join(layout.inboxDir(c), n), 'utf8')) as StartMessage;
         // A start written ahead waits for its predecessor's end, and is dropped by its stop file.
         if (fs.existsSync(layout.stopFile(c, msg.seq)) && msg.after !== undefined) {
           seen.add(`${c}/${msg.seq}`);

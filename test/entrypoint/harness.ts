@@ -113,7 +113,7 @@ export function sidecar(name: string, container: string, command: readonly strin
 }
 
 /** A whole plan with fast test settings. */
-export function makePlan(p: { tasks: readonly TaskSpec[]; finally?: readonly TaskSpec[]; timeouts?: PlanTimeouts; results?: readonly PlanPipelineResult[]; sidecars?: readonly PlanSidecar[]; staleMs?: number; armNextStep?: boolean }): ExecutionPlan {
+export function makePlan(p: { tasks: readonly TaskSpec[]; finally?: readonly TaskSpec[]; timeouts?: PlanTimeouts; results?: readonly PlanPipelineResult[]; sidecars?: readonly PlanSidecar[]; staleMs?: number; startupMs?: number; armNextStep?: boolean }): ExecutionPlan {
   return {
     apiVersion: PLAN_API_VERSION,
     kind: 'ExecutionPlan',
@@ -125,7 +125,7 @@ export function makePlan(p: { tasks: readonly TaskSpec[]; finally?: readonly Tas
     finally: (p.finally ?? []).map(makeTask),
     results: p.results ?? [],
     sidecars: p.sidecars ?? [],
-    settings: { stepGraceMs: 300, heartbeatMs: 50, staleMs: p.staleMs ?? 10_000, ...(p.armNextStep !== undefined ? { armNextStep: p.armNextStep } : {}) },
+    settings: { stepGraceMs: 300, heartbeatMs: 50, staleMs: p.staleMs ?? 10_000, ...(p.startupMs !== undefined ? { startupMs: p.startupMs } : {}), ...(p.armNextStep !== undefined ? { armNextStep: p.armNextStep } : {}) },
   };
 }
 

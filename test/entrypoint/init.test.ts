@@ -40,11 +40,13 @@ describe('init', () => {
     expect(fs.statSync(`${layout.libDir}/libc.so.6`).mode & 0o777).toBe(0o644);
     expect(fs.readlinkSync(`${layout.libDir}/libc.so`)).toBe('libc.so.6');
     expect(fs.readFileSync(layout.entrypoint, 'utf8')).toBe('bundle');
-    for (const d of [layout.containerDir('a-s1'), layout.containerDir('a-s2'), layout.containerDir('f-s'), layout.taskResultsDir('a'), layout.stepDir('a', 's2'), layout.taskResultsDir('f')]) {
+    for (const d of [layout.inboxDir('a-s1'), layout.outboxDir('a-s2'), layout.outboxDir('f-s'), layout.broadcastDir, layout.taskResultsDir('a'), layout.stepDir('a', 's2'), layout.taskWorkspaceDir('a'), layout.taskResultsDir('f')]) {
       expect(fs.statSync(d).isDirectory()).toBe(true);
     }
     // Step images may run as any user: the mailboxes and results must be writable by all.
     expect(fs.statSync(layout.taskResultsDir('a')).mode & 0o777).toBe(0o777);
+    // What a wrapper needs before its first start, in its own inbox: it never sees the plan.
+    expect(JSON.parse(fs.readFileSync(layout.configFile('a-s1'), 'utf8'))).toEqual({ settings: plan.settings });
     expect(fs.readdirSync(root).filter((n) => n.includes('tmp'))).toEqual([]);
   });
 

@@ -27,8 +27,11 @@ describe('dnsLabel', () => {
 describe('Layout', () => {
   it('derives every path from its root', () => {
     const l = new Layout('/tmp/r');
-    expect(l.startFile('c', 3)).toBe('/tmp/r/run/containers/c/start-3.json');
+    expect(l.startFile('c', 3)).toBe('/tmp/r/run/containers/c/in/start-3.json');
+    expect(l.doneFile('c', 3)).toBe('/tmp/r/run/containers/c/out/done-3.json');
+    expect(l.subPathOf(l.outboxDir('c'))).toBe('run/containers/c/out');
+    expect(() => l.subPathOf('/tmp/rx/a')).toThrow('/tmp/rx/a is not below /tmp/r');
     expect(l.stepExitCodeFile('t', 's')).toBe('/tmp/r/run/tasks/t/steps/s/exitCode');
-    expect(`${l.root}/${l.taskResultsSubPath('t')}`).toBe(l.taskResultsDir('t'));
+    expect(`${l.root}/${l.subPathOf(l.taskResultsDir('t'))}`).toBe(l.taskResultsDir('t'));
   });
 });

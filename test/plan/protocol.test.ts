@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { armedGoesOn, type DoneMessage } from '@pipod/plan';
+import { armedGoesOn, type DoneMessage, parseContainerDeath } from '@pipod/plan';
 
 describe('armedGoesOn: whether a start written ahead runs after its predecessor ended', () => {
   const rows: readonly [string, boolean, Pick<DoneMessage, 'reason' | 'exitCode'>, boolean][] = [
@@ -14,5 +14,23 @@ describe('armedGoesOn: whether a start written ahead runs after its predecessor 
   ];
   it.each(rows)('%s', (_name, continueOnError, done, want) => {
     expect(armedGoesOn({ container: 'c', seq: 1, continueOnError }, done)).toBe(want);
+  });
+});
+
+describe('parseContainerDeath: only a whole fact is believed', () => {
+  it('reads a fact', () => {
+    expect(parseContainerDeath('{"container":"c","reason":"OOMKilled","exitCode":137,"finishedAt":"2026-01-01T00:00:00Z"}')).toEqual({ container: 'c', reason: 'OOMKilled', exitCode: 137, finishedAt: '2026-01-01T00:00:00Z' });
+  });
+  it.each([
+    ['', 'empty'],
+    ['{"container":"c","reason":"OOMKill', 'half written'],
+    ['[]', 'not an object'],
+    ['{"reason":"OOMKilled","exitCode":137}', 'no container'],
+    ['{"container":"c","reason":"Eaten","exitCode":137}', 'unknown reason'],
+    ['{"container":"c","reason":"Error","exitCode":"137"}', 'exit code as text'],
+    ['{"container":"c","reason":"Error","exitCode":1.5}', 'fractional exit code'],
+    ['{"container":"c","reason":"Error","exitCode":1,"message":3}', 'message not text'],
+  ])('%j (%s) → undefined', (text) => {
+    expect(parseContainerDeath(text)).toBeUndefined();
   });
 });

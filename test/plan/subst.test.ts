@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainResolvers, findRefs, mapResolver, normalizeRef, substitute, substituteArgs, substituteValue } from '@pipod/plan';
+import { chainResolvers, findRefs, mapResolver, normalizeRef, renameRefs, substitute, substituteArgs, substituteValue } from '@pipod/plan';
 
 const values = mapResolver({
   'params.s': 'hello',
@@ -56,5 +56,18 @@ describe('refs', () => {
   it('chains resolvers in order', () => {
     const r = chainResolvers(mapResolver({ a: '1' }), mapResolver({ a: '2', b: '3' }));
     expect([r('a'), r('b'), r('c')]).toEqual(['1', '3', undefined]);
+  });
+});
+
+describe('renameRefs', () => {
+  const toQualified = (ref: string): string | undefined => (ref.startsWith('tasks.a.') ? `tasks.sub.${ref.slice(6)}` : undefined);
+  it.each([
+    ['$(tasks.a.results.r)', '$(tasks.sub.a.results.r)'],
+    ['x $( tasks.a.status ) y $(tasks.b.results.r)', 'x $(tasks.sub.a.status) y $(tasks.b.results.r)'],
+    ['$(tasks.a.results["r.s"])', '$(tasks.sub.a.results.r.s)'],
+    ['no refs $(', 'no refs $('],
+    ['$(tasks.a.results.r) and $(params.p)', '$(tasks.sub.a.results.r) and $(params.p)'],
+  ])('%s → %s', (text, want) => {
+    expect(renameRefs(text, toQualified)).toBe(want);
   });
 });

@@ -58,7 +58,12 @@ start() {
   local name="$1"; shift
   if running "$name"; then log "$name already running (pid $(cat "$(pidfile "$name")"))"; return 0; fi
   mkdir -p "$STATE/run" "$STATE/logs"
-  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 < /dev/null 9>&- &
+  # A daemon keeps no descriptor of its caller: an inherited lock (flock CMD) or
+  # pipe would stay held for the cluster's lifetime and block whoever waits on it.
+  (
+    for fd in /proc/$BASHPID/fd/*; do fd=${fd##*/}; if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi; done
+    exec setsid "$@" >>"$STATE/logs/$name.log" 2>&1 < /dev/null
+  ) &
   echo $! > "$(pidfile "$name")"
   log "started $name (pid $!)"
 }

@@ -12,6 +12,7 @@ import { type KObject, type Kube, RESOURCES, type Resource, isStatus, orNotFound
 import { EventRecorder } from './events.ts';
 import { WorkQueue } from './queue.ts';
 import { followSupervisor, readSupervisorLog } from './stream.ts';
+import { deathExecCommand, newDeaths } from './deaths.ts';
 import { LeaderElector } from './leader.ts';
 import type { Logger } from './log.ts';
 import { Metrics, defineControllerMetrics } from './metrics.ts';
@@ -60,6 +61,8 @@ interface Tracker {
   readonly written: Map<string, string>;
   readonly created: Set<string>;
   cancelDelivered?: string;
+  /** Containers whose death was written into the pod (the supervisor ends their steps). */
+  deaths?: Set<string>;
   shapes?: Record<string, TaskShape>;
   /** When this process created the pod (ms), for the pod-start histogram. */
   createdAtMs?: number;
@@ -337,6 +340,7 @@ export class Controller {
     const phase = pod.status?.phase;
     const terminal = phase === 'Succeeded' || phase === 'Failed';
     if (cancel && !t.state.summary && !terminal) await this.deliverCancel(t, pod, cancelFileContent(cancel));
+    if (phase === 'Running' && !t.state.summary) await this.reportDeaths(t, pod);
     if ((terminal || pod.metadata?.deletionTimestamp) && !t.state.summary) await this.readWholeLog(t, podName);
     // A short run can go from Pending to Succeeded between two looks: the supervisor's first event says the pod started too.
     if (!t.started && (phase === 'Running' || t.state.startTime !== undefined)) {
@@ -483,6 +487,16 @@ export class Controller {
       if (s.events >= t.state.events) t.state = s;
     } catch (e) {
       this.opts.log.log('warn', 'could not read the supervisor log', { run: t.key, pod: podName, error: errText(e) });
+    }
+  }
+
+  /** Tells the supervisor, by exec, of each step or sidecar container that died or cannot start (`newDeaths`). */
+  private async reportDeaths(t: Tracker, pod: V1Pod): Promise<void> {
+    const seen = (t.deaths ??= new Set());
+    for (const d of newDeaths(pod, seen)) {
+      const r = await this.kube.exec(t.namespace, pod.metadata?.name ?? '', SUPERVISOR_CONTAINER, deathExecCommand(d)).catch((e: unknown) => ({ status: 'Failure', message: String(e), stderr: '' }));
+      if (r.status === 'Success') seen.add(d.container);
+      else this.enqueueLater(t.key, 1000);
     }
   }
 

@@ -13,3 +13,4 @@ export * from './cert.ts';
 export * from './webhook.ts';
 export * from './queue.ts';
 export * from './stream.ts';
+export * from './deaths.ts';

@@ -189,8 +189,9 @@ function stepStatus(st: StepState): StepStatus {
   if (st.phase === 'running') return { name: st.name, container: st.container, running: st.startedAt === undefined ? {} : { startedAt: st.startedAt } };
   const why = st.reason ?? 'Completed';
   const code = st.exitCode ?? (why === 'Completed' ? 0 : 1);
-  const reason = why === 'Completed' && code === 0 ? 'Completed' : 'Error';
-  const terminationReason = why === 'TimedOut' ? 'TimeoutExceeded' : why === 'Skipped' ? 'Skipped' : why === 'Completed' && code === 0 ? 'Completed' : why === 'Completed' ? 'Continued' : why === 'Stopped' || why === 'Cancelled' ? 'Cancelled' : 'Error';
+  // The kubelet's word for a memory kill is kept, as Tekton copies the container's terminated reason.
+  const reason = why === 'OOMKilled' ? 'OOMKilled' : why === 'Completed' && code === 0 ? 'Completed' : 'Error';
+  const terminationReason = why === 'OOMKilled' ? 'OOMKilled' : why === 'TimedOut' ? 'TimeoutExceeded' : why === 'Skipped' ? 'Skipped' : why === 'Completed' && code === 0 ? 'Completed' : why === 'Completed' ? 'Continued' : why === 'Stopped' || why === 'Cancelled' ? 'Cancelled' : 'Error';
   const terminated = { exitCode: code, reason, ...(st.startedAt === undefined ? {} : { startedAt: st.startedAt }), ...(st.finishedAt === undefined ? {} : { finishedAt: st.finishedAt }) };
   return { name: st.name, container: st.container, terminated, terminationReason };
 }

@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { PLAN_API_VERSION, PLAN_ENV_PREFIX, RUNTIME_IMAGE_DIR, type ExecutionPlan, type Layout } from '@pipod/plan';
-import { mkdirp, writeAtomic } from './io.ts';
+import { PLAN_API_VERSION, PLAN_ENV_PREFIX, RUNTIME_IMAGE_DIR, type ContainerConfig, type ExecutionPlan, type Layout } from '@pipod/plan';
+import { exists, mkdirp, writeAtomic, writeJson } from './io.ts';
 import { UsageError } from './errors.ts';
 
 /** Environment variable that overrides where the runtime is copied from (tests). */
@@ -66,27 +66,33 @@ export async function decodePlanEnv(env: Readonly<Record<string, string | undefi
 }
 
 /**
- * Creates every directory of the file protocol; writable by all because step
- * images may run as any user. Init calls it, and the supervisor again (a
- * no-op in a pod), so a supervisor run on a bare root still finds them.
+ * Creates every directory of the file protocol and each container's
+ * `ContainerConfig`; writable by all because step images may run as any
+ * user (read-only mounts, not modes, keep a container out of what is not
+ * its own). Init calls it, and the supervisor again (a no-op in a pod), so a
+ * supervisor run on a bare root still finds them.
  */
 export function createRunDirs(layout: Layout, plan: ExecutionPlan): void {
-  mkdirp(layout.runDir, 0o777);
-  mkdirp(layout.containersDir, 0o777);
-  mkdirp(layout.tasksDir, 0o777);
-  mkdirp(layout.logsDir, 0o777);
+  for (const d of [layout.runDir, layout.broadcastDir, layout.containersDir, layout.tasksDir]) mkdirp(d, 0o777);
+  // Only the runtime (from outside) and the supervisor write facts, and no step mounts them.
+  mkdirp(layout.factsDir, 0o755);
+  const mailbox = (container: string, config: ContainerConfig): void => {
+    mkdirp(layout.inboxDir(container), 0o777);
+    mkdirp(layout.outboxDir(container), 0o777);
+    // The supervisor calls this again on start; thousands of rewrites would only delay it.
+    if (!exists(layout.configFile(container))) writeJson(layout.configFile(container), config);
+  };
+  const settings = plan.settings;
   for (const t of [...plan.tasks, ...plan.finally]) {
-    mkdirp(layout.taskDir(t.id), 0o777);
-    mkdirp(layout.taskResultsDir(t.id), 0o777);
-    mkdirp(layout.stepsDir(t.id), 0o777);
+    for (const d of [layout.taskDir(t.id), layout.taskResultsDir(t.id), layout.taskWorkspaceDir(t.id), layout.stepsDir(t.id)]) mkdirp(d, 0o777);
     for (const s of t.steps) {
-      mkdirp(layout.containerDir(s.container), 0o777);
+      mailbox(s.container, { settings });
       mkdirp(layout.stepDir(t.id, s.name), 0o777);
       mkdirp(layout.stepResultsDir(t.id, s.name), 0o777);
     }
-    for (const s of t.sidecars) mkdirp(layout.containerDir(s.container), 0o777);
+    for (const s of t.sidecars) mailbox(s.container, { settings, sidecar: s });
   }
-  for (const s of plan.sidecars) mkdirp(layout.containerDir(s.container), 0o777);
+  for (const s of plan.sidecars) mailbox(s.container, { settings, sidecar: s });
 }
 
 /** The `init` mode. */

@@ -7,12 +7,26 @@ import { basename, dirname } from 'node:path';
 
 let tmpCounter = 0;
 
-/** Writes a file under a temporary name and renames it into place, so a reader never sees half of it. */
+/**
+ * Writes a file under a temporary name and renames it into place, so a reader never sees half of it.
+ * The temporary file is created exclusively (O_EXCL never follows a symlink): the supervisor also
+ * writes into directories a task can write, and a link planted there must not redirect the write;
+ * the random part keeps a task from making every name taken (node:crypto would cost each wrapper
+ * about 0.4 MiB).
+ */
 export function writeAtomic(path: string, data: string | Buffer, mode?: number): void {
-  const tmp = `${dirname(path)}/.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`;
-  fs.writeFileSync(tmp, data, mode === undefined ? undefined : { mode });
-  if (mode !== undefined) fs.chmodSync(tmp, mode);
-  fs.renameSync(tmp, path);
+  for (let tries = 0; ; tries++) {
+    const tmp = `${dirname(path)}/.${basename(path)}.${process.pid}.${++tmpCounter}.${Math.random().toString(36).slice(2, 8)}.tmp`;
+    try {
+      fs.writeFileSync(tmp, data, { flag: 'wx', ...(mode === undefined ? {} : { mode }) });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && tries < 10) continue;
+      throw e;
+    }
+    if (mode !== undefined) fs.chmodSync(tmp, mode);
+    fs.renameSync(tmp, path);
+    return;
+  }
 }
 
 /** Writes a JSON document atomically. */
@@ -20,15 +34,44 @@ export function writeJson(path: string, value: unknown): void {
   writeAtomic(path, `${JSON.stringify(value)}\n`);
 }
 
-/** Reads a JSON document, undefined when absent. */
-export function readJson<T>(path: string): T | undefined {
-  let text: string;
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+
+/** What `readRegular` found. */
+export type RegularRead =
+  | { readonly kind: 'ok'; readonly text: string }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'refused'; readonly why: string };
+
+/**
+ * Reads a regular file without following a symlink at its name and without
+ * blocking on a FIFO: files a container can write are read this way, so a
+ * planted symlink never makes the reader read someone else's file and a FIFO
+ * never hangs it. `maxBytes` bounds what is read.
+ */
+export function readRegular(path: string, maxBytes = Number.MAX_SAFE_INTEGER): RegularRead {
+  let fd: number;
   try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
+    fd = fs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
+    if (code === 'ELOOP') return { kind: 'refused', why: 'is a symbolic link' };
+    return { kind: 'refused', why: `cannot be read (${code ?? 'error'})` };
   }
-  return JSON.parse(text) as T;
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return { kind: 'refused', why: 'is not a regular file' };
+    if (st.size > maxBytes) return { kind: 'refused', why: `is larger than ${maxBytes} bytes` };
+    return { kind: 'ok', text: fs.readFileSync(fd, 'utf8') };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads a JSON document, undefined when absent (or not a regular file); at most `maxBytes`. */
+export function readJson<T>(path: string, maxBytes?: number): T | undefined {
+  const r = readRegular(path, maxBytes);
+  return r.kind === 'ok' ? (JSON.parse(r.text) as T) : undefined;
 }
 
 /** Reads a text file, undefined when absent. */
@@ -37,6 +80,99 @@ export function readText(path: string): string | undefined {
     return fs.readFileSync(path, 'utf8');
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A directory below a trusted root held open, reached without following any
+ * symlink below the root, so files a task may rearrange (its step
+ * directories) cannot point the supervisor at another task's files. `path`
+ * names the directory itself (through /proc/self/fd) until `close`.
+ */
+export interface PinnedDir {
+  readonly path: string;
+  close(): void;
+}
+
+/**
+ * Opens `parts` below `root` one at a time with O_NOFOLLOW. With `create`, a
+ * missing part is made (mode 0777) and a part that is not a directory is
+ * replaced; without it such a part gives undefined.
+ */
+export function pinDir(root: string, parts: readonly string[], create = false): PinnedDir | undefined {
+  const open = (p: string): number => fs.openSync(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  let fd: number;
+  try {
+    // The root is trusted (and may itself be a /proc/self/fd link of a pinned directory).
+    fd = fs.openSync(root, O_RDONLY | O_DIRECTORY);
+  } catch {
+    return undefined;
+  }
+  const at = (n: number): string => `/proc/self/fd/${n}`;
+  for (const part of parts) {
+    const child = `${at(fd)}/${part}`;
+    let next: number | undefined;
+    try {
+      next = open(child);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (create && (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR')) {
+        try {
+          if (code !== 'ENOENT') fs.rmSync(child, { force: true });
+          fs.mkdirSync(child, 0o777);
+          fs.chmodSync(child, 0o777);
+          next = open(child);
+        } catch {
+          next = undefined;
+        }
+      }
+    }
+    fs.closeSync(fd);
+    if (next === undefined) return undefined;
+    fd = next;
+  }
+  const held = fd;
+  return { path: at(held), close: () => fs.closeSync(held) };
+}
+
+/** Runs `f` on a pinned directory and closes it; undefined when it cannot be pinned. */
+export function inPinnedDir<T>(root: string, parts: readonly string[], f: (dir: string) => T, create = false): T | undefined {
+  const d = pinDir(root, parts, create);
+  if (d === undefined) return undefined;
+  try {
+    return f(d.path);
+  } finally {
+    d.close();
+  }
+}
+
+/**
+ * Empties a directory (given as a trusted or pinned path) without following
+ * symlinks: files and links are unlinked, sub-directories pinned and emptied
+ * before they are removed.
+ */
+export function emptyDir(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const p = `${dir}/${n}`;
+    try {
+      fs.unlinkSync(p);
+      continue;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EISDIR' && code !== 'EPERM') continue;
+    }
+    try {
+      inPinnedDir(dir, [n], emptyDir);
+      fs.rmdirSync(p);
+    } catch {
+      // Best effort: what is left is the task's own mess, in its own directory.
+    }
   }
 }
 

@@ -4,9 +4,9 @@
  * writes the ready file, and stops the process (SIGTERM, grace, SIGKILL) when
  * its scope ends.
  */
-import { expandKubeVars, type DoneMessage, type ExecutionPlan, type PlanProbe, type PlanSidecar, type StartMessage } from '@pipod/plan';
-import { exists, mkdirp, readJson, sleep, writeAtomic, writeJson } from './io.ts';
-import { loadSettings, processFor, startLiveness, stopProcess, waitForWork, type WrapperDeps } from './step.ts';
+import { expandKubeVars, type DoneMessage, type PlanProbe, type StartMessage } from '@pipod/plan';
+import { exists, readJson, sleep, writeAtomic, writeJson } from './io.ts';
+import { loadConfig, processFor, startLiveness, stopProcess, waitForWork, type WrapperDeps } from './step.ts';
 import type { Runner, RunningProcess } from './runner.ts';
 import { WrapperExit } from './errors.ts';
 
@@ -169,21 +169,10 @@ export async function probeUntil(probe: PlanProbe, runner: Runner, env: Readonly
   }
 }
 
-/** The sidecar's plan entry, looked up by container name. */
-export function findSidecar(plan: ExecutionPlan | undefined, container: string): PlanSidecar | undefined {
-  if (plan === undefined) return undefined;
-  for (const s of plan.sidecars) if (s.container === container) return s;
-  for (const t of [...plan.tasks, ...plan.finally]) for (const s of t.sidecars) if (s.container === container) return s;
-  return undefined;
-}
-
 /** The `sidecar` mode loop. */
 export async function sidecarMode(deps: WrapperDeps, container: string): Promise<number> {
   const { layout, runner, waiter, clock } = deps;
-  mkdirp(layout.containerDir(container));
-  mkdirp(layout.logsDir);
-  const settings = loadSettings(layout);
-  const sc = findSidecar(readJson<ExecutionPlan>(layout.planFile), container);
+  const { settings, sidecar: sc } = loadConfig(layout, container);
   let current: RunningProcess | undefined;
   let staleWhy: string | undefined;
   let wakeStale: (() => void) | undefined;
@@ -216,7 +205,7 @@ export async function sidecarMode(deps: WrapperDeps, container: string): Promise
         return e;
       });
       const stopName = `stop-${msg.seq}`;
-      void waiter.until([layout.containerDir(container)], (n) => n === stopName || n === 'release' || n === 'exit', () => {
+      void waiter.until([layout.inboxDir(container)], (n) => n === stopName || n === 'release' || n === 'exit', () => {
         if (ended) return false;
         return exists(layout.stopFile(container, msg.seq)) || exists(layout.releaseFile(container)) || exists(layout.exitFile) ? true : undefined;
       }).then((hit) => {

@@ -4,7 +4,7 @@
  * DoneMessage, and loops until it is released. It never decides anything.
  */
 import * as fs from 'node:fs';
-import { DEFAULT_SETTINGS, armedGoesOn, expandKubeVars, type ArmedAfter, type DoneMessage, type ExecutionPlan, type Layout, type PlanSettings, type StartMessage, type StepEndReason } from '@pipod/plan';
+import { DEFAULT_SETTINGS, armedGoesOn, expandKubeVars, type ArmedAfter, type ContainerConfig, type DoneMessage, type Layout, type PlanSettings, type StartMessage, type StepEndReason } from '@pipod/plan';
 import { ageMs, exists, mkdirp, readJson, touch, writeAtomic, writeJson, type Clock, type Waiter } from './io.ts';
 import type { ProcessEnd, Runner, RunningProcess } from './runner.ts';
 import { WrapperExit } from './errors.ts';
@@ -18,13 +18,12 @@ export interface WrapperDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** The plan's runtime knobs, or the defaults when the plan cannot be read. */
-export function loadSettings(layout: Layout): PlanSettings {
+/** What init left in our inbox (the plan's runtime knobs; a sidecar's probes), or the defaults when it cannot be read. */
+export function loadConfig(layout: Layout, container: string): ContainerConfig {
   try {
-    const plan = readJson<ExecutionPlan>(layout.planFile);
-    return plan?.settings ?? DEFAULT_SETTINGS;
+    return readJson<ContainerConfig>(layout.configFile(container)) ?? { settings: DEFAULT_SETTINGS };
   } catch {
-    return DEFAULT_SETTINGS;
+    return { settings: DEFAULT_SETTINGS };
   }
 }
 
@@ -80,9 +79,9 @@ export type Wake = { readonly kind: 'start'; readonly seq: number } | { readonly
 /** Waits for the next start message, the release file or the run's exit file. */
 export function waitForWork(deps: WrapperDeps, container: string, seq: number): Promise<Wake> {
   const { layout, waiter } = deps;
-  const dir = layout.containerDir(container);
+  const dir = layout.inboxDir(container);
   const release = layout.releaseFile(container);
-  // Only our own mailbox is watched: the run directory changes with every event and heartbeat and
+  // Only our own inbox is watched: the run directory changes with every event and heartbeat and
   // would wake every waiting wrapper. The exit file is a fallback to `release`, seen on the liveness tick.
   return waiter.until<Wake>([dir], (n) => n === 'release' || n === 'exit' || START_RE.test(n), () => {
     if (exists(release)) return { kind: 'release' };
@@ -104,7 +103,7 @@ export function armedGate(deps: WrapperDeps, container: string, seq: number, aft
   const doneName = `done-${after.seq}.json`;
   const doneFile = layout.doneFile(after.container, after.seq);
   const stop = stopSignal(layout, container, seq);
-  return waiter.until([layout.containerDir(after.container), layout.containerDir(container)], (n) => n === doneName || stop.names(n), () => {
+  return waiter.until([layout.outboxDir(after.container), layout.inboxDir(container)], (n) => n === doneName || stop.names(n), () => {
     const done = readJson<DoneMessage>(doneFile);
     if (done !== undefined) return armedGoesOn(after, done);
     return stop.present() ? false : undefined;
@@ -163,6 +162,8 @@ export interface RunOptions {
    * the message without starting or reporting anything (an armed start).
    */
   readonly gate?: Promise<boolean>;
+  /** Resolves when the wrapper gives up (its supervisor is gone): the step is stopped, an armed start dropped. */
+  readonly abort?: Promise<void>;
 }
 
 /**
@@ -180,7 +181,7 @@ export async function runOnce(deps: WrapperDeps, container: string, msg: StartMe
     prepError = `cannot prepare the step: ${e instanceof Error ? e.message : String(e)}`;
   }
   const { argv, env } = processFor(msg, deps.env);
-  if (opts.gate !== undefined && !(await opts.gate)) return undefined;
+  if (opts.gate !== undefined && !(await (opts.abort === undefined ? opts.gate : Promise.race([opts.gate, opts.abort.then(() => false)])))) return undefined;
   const startedAt = new Date(clock.now()).toISOString();
   if (prepError !== undefined) {
     const done: DoneMessage = { seq: msg.seq, exitCode: 127, reason: 'StartFailed', message: prepError, startedAt, finishedAt: new Date(clock.now()).toISOString() };
@@ -203,8 +204,11 @@ export async function runOnce(deps: WrapperDeps, container: string, msg: StartMe
   const timer = msg.timeoutMs !== undefined && msg.timeoutMs > 0 ? setTimeout(() => stop('TimedOut'), msg.timeoutMs) : undefined;
   let ended = false;
   const stopper = stopSignal(layout, container, msg.seq);
-  void waiter.until([layout.containerDir(container)], stopper.names, () => (ended ? false : stopper.present() ? true : undefined)).then((hit) => {
+  void waiter.until([layout.inboxDir(container)], stopper.names, () => (ended ? false : stopper.present() ? true : undefined)).then((hit) => {
     if (hit) stop('Stopped');
+  });
+  void opts.abort?.then(() => {
+    if (!ended) stop('Stopped');
   });
   const end: ProcessEnd = await proc.ended;
   process.off('SIGTERM', onTerm);
@@ -257,10 +261,8 @@ async function warmUp(deps: WrapperDeps, container: string): Promise<void> {
 /** The `step` mode loop. Resolves with the process exit code. */
 export async function stepMode(deps: WrapperDeps, container: string): Promise<number> {
   const { layout } = deps;
-  const dir = layout.containerDir(container);
-  mkdirp(dir);
-  mkdirp(layout.logsDir);
-  const settings = loadSettings(layout);
+  const dir = layout.inboxDir(container);
+  const { settings } = loadConfig(layout, container);
   let staleWhy: string | undefined;
   let wakeStale: (() => void) | undefined;
   const stopLiveness = startLiveness(deps, container, settings, (why) => {
@@ -270,6 +272,8 @@ export async function stepMode(deps: WrapperDeps, container: string): Promise<nu
   const stale = new Promise<'stale'>((r) => {
     wakeStale = () => r('stale');
   });
+  // Our inbox is read-only: when the supervisor is gone we stop our own step, not through a stop file.
+  const abort = stale.then(() => undefined);
   try {
     if (nextStart(dir, 1) === undefined) await warmUp(deps, container);
     let seq = 1;
@@ -279,11 +283,10 @@ export async function stepMode(deps: WrapperDeps, container: string): Promise<nu
       if (wake.kind !== 'start') return 0;
       const msg = readJson<StartMessage>(layout.startFile(container, wake.seq));
       if (msg === undefined) throw new WrapperExit(`${container}: start message ${wake.seq} vanished`, 3);
-      const run = runOnce(deps, container, msg, msg.after === undefined ? {} : { gate: armedGate(deps, container, msg.seq, msg.after) });
+      const run = runOnce(deps, container, msg, msg.after === undefined ? { abort } : { abort, gate: armedGate(deps, container, msg.seq, msg.after) });
       const outcome = await Promise.race([run, stale]);
       if (outcome === 'stale') {
-        // The supervisor is gone: stop our process so the pod can end, then leave.
-        writeAtomic(layout.stopFile(container, msg.seq), 'supervisor gone');
+        // The supervisor is gone: our process is being stopped (abort) so the pod can end; then leave.
         await run;
         throw new WrapperExit(`${container}: ${staleWhy ?? 'supervisor gone'}; stopped the step and giving up`, 3);
       }

@@ -170,6 +170,13 @@ export interface PlanSettings {
   /** A heartbeat older than this means its writer is gone. */
   readonly staleMs: number;
   /**
+   * A step's wrapper that has not beaten once this long after the supervisor
+   * began waiting for it never started (default 5 minutes: the kubelet starts
+   * containers one by one, pulling images). The runtime's dead fact
+   * (`Layout.deadFile`) is the fast path; this is the rule without one.
+   */
+  readonly startupMs?: number;
+  /**
    * `false` stops the supervisor from writing a step's start ahead (see
    * `StartMessage.after`); every handoff then goes through the supervisor.
    * The handoff bench runs both ways.

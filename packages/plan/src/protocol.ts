@@ -3,7 +3,7 @@
  * and the event stream the supervisor prints. Files are written to a temp
  * name and renamed into place so a reader never sees half a message.
  */
-import type { ParamValue } from './plan.ts';
+import type { ParamValue, PlanSettings, PlanSidecar } from './plan.ts';
 
 /** Supervisor → step/sidecar wrapper: run this, fully substituted. */
 export interface StartMessage {
@@ -49,8 +49,56 @@ export function armedGoesOn(after: ArmedAfter, done: Pick<DoneMessage, 'reason' 
   return after.continueOnError || (done.reason === 'Completed' && done.exitCode === 0);
 }
 
+/**
+ * Init → wrapper, in its inbox before any container starts: what a wrapper
+ * needs before its first start message. Wrappers never see the plan, which
+ * holds every other task's commands and run-time env.
+ */
+export interface ContainerConfig {
+  readonly settings: PlanSettings;
+  /** The sidecar's own plan entry (probes, grace period); absent for a step. */
+  readonly sidecar?: PlanSidecar;
+}
+
 /** Why a step's process ended the way it did. */
-export type StepEndReason = 'Completed' | 'Failed' | 'TimedOut' | 'Stopped' | 'StartFailed';
+export type StepEndReason = 'Completed' | 'Failed' | 'TimedOut' | 'Stopped' | 'StartFailed' | 'OOMKilled';
+
+/** Why a container ended, as the engine running the pod saw it (the kubelet's terminated reasons, plus one that never started). */
+export type DeathReason = 'OOMKilled' | 'Error' | 'Completed' | 'StartFailed';
+
+/**
+ * Runtime → supervisor (`Layout.deadFile`): a step or sidecar container has
+ * ended or will never start. Containers never restart in a pipod pod, so the
+ * fact is final; the supervisor reads it only while it waits for that
+ * container, so the normal exit of a released container means nothing.
+ */
+export interface ContainerDeath {
+  readonly container: string;
+  readonly reason: DeathReason;
+  readonly exitCode: number;
+  readonly message?: string;
+  /** When the engine saw it end (RFC 3339). */
+  readonly finishedAt?: string;
+}
+
+const DEATH_REASONS: readonly string[] = ['OOMKilled', 'Error', 'Completed', 'StartFailed'];
+
+/** Parses a dead-fact file; anything that is not a whole `ContainerDeath` is undefined. */
+export function parseContainerDeath(text: string): ContainerDeath | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const o = v as Readonly<Record<string, unknown>>;
+  if (typeof o['container'] !== 'string' || typeof o['reason'] !== 'string' || !DEATH_REASONS.includes(o['reason'])) return undefined;
+  if (typeof o['exitCode'] !== 'number' || !Number.isInteger(o['exitCode'])) return undefined;
+  if (o['message'] !== undefined && typeof o['message'] !== 'string') return undefined;
+  if (o['finishedAt'] !== undefined && typeof o['finishedAt'] !== 'string') return undefined;
+  return v as ContainerDeath;
+}
 
 /** Wrapper → supervisor: the process ended. */
 export interface DoneMessage {
@@ -75,6 +123,8 @@ export interface StepSummary {
   readonly container: string;
   readonly status: 'Succeeded' | 'Failed' | 'Skipped' | 'TimedOut' | 'Cancelled';
   readonly exitCode?: number;
+  /** Why its container ended it, when the container died under it (`OOMKilled`, `StartFailed`, `ContainerDied`). */
+  readonly reason?: string;
   readonly startedAt?: string;
   readonly finishedAt?: string;
 }

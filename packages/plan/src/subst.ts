@@ -66,6 +66,19 @@ export function substitute(text: string, resolve: Resolver): string {
 }
 
 /**
+ * Rewrites the references of a string to other references (`$(a)` becomes
+ * `$(b)` when `rename` gives `b`), leaving every other character as written:
+ * flattening renames references, it does not resolve them.
+ */
+export function renameRefs(text: string, rename: (ref: string) => string | undefined): string {
+  if (!text.includes('$(')) return text;
+  return text.replace(REF, (whole: string, raw: string) => {
+    const to = rename(normalizeRef(raw));
+    return to === undefined ? whole : `$(${to})`;
+  });
+}
+
+/**
  * Substitutes in an argument list: an element that is exactly one array
  * reference (`$(params.a[*])` or `$(params.a)` of array type) expands into
  * several elements, as Tekton does for command and args.

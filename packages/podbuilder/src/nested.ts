@@ -7,7 +7,7 @@
  * dependencies put on every child task, its finally tasks marked to run when
  * the child's tasks settle, and its results kept for the parent's consumers.
  */
-import { type ParamValue, type Resolver, type ValueType, normalizeRef, paramOf, parseRef, refsIn, resolveRef, singleRef, substitute, substituteArgs, substituteValue } from '@pipod/plan';
+import { type ParamValue, type Resolver, type ValueType, normalizeRef, paramOf, parseRef, refsIn, renameRefs, resolveRef, singleRef, substitute, substituteArgs, substituteValue } from '@pipod/plan';
 import { type DocSink, viaField } from './errors.ts';
 import type { NamedRef, ParamEntry, PipelineSpec, PipelineTaskSpec, WhenSpec } from './model.ts';
 import { taskRefOf } from './compile/graph.ts';
@@ -28,8 +28,6 @@ export interface Flattened {
 
 /** How deep child pipelines may nest (a pipelineRef cycle ends here with an error). */
 export const MAX_NESTING = 8;
-
-const TASK_REF = /\$\(\s*tasks\.([^()\s]+?)\s*\)/g;
 
 function mapStrings(v: ParamValue, f: (s: string) => string): ParamValue {
   if (typeof v === 'string') return f(v);
@@ -90,11 +88,12 @@ function flattenOne(d: DocSink, pt: PipelineTaskSpec, inner: Flattened, out: Pip
     if (!child.params.some((x) => x.name === p.name)) d.warn(viaField(p.path, 'name'), `the child pipeline declares no param "${p.name}"; it is ignored`);
   }
   const childResolve: Resolver = (ref) => values.get(ref);
-  const rename = (text: string): string => text.replace(TASK_REF, (whole: string, raw: string) => {
-    const ref = normalizeRef(raw);
-    let best = '';
-    for (const n of childNames) if (ref.startsWith(`${n}.`) && n.length > best.length) best = n;
-    return best === '' ? whole : `$(tasks.${prefix}${ref})`;
+  // A child task's references get the qualified name; the grammar decides where a task name ends.
+  const isChild = (n: string): boolean => childNames.includes(n);
+  const rename = (text: string): string => renameRefs(text, (ref) => {
+    if (!ref.startsWith('tasks.')) return undefined;
+    const r = parseRef(ref, isChild);
+    return 'task' in r && isChild(r.task) ? `tasks.${prefix}${ref.slice('tasks.'.length)}` : undefined;
   });
   const childParamNames = child.params.map((x) => x.name);
   const checkParams = (v: unknown, path: string): void => walkStrings(v, path, (s, at) => {

@@ -2,6 +2,7 @@
  * Walking the strings of raw objects with their field paths, and renaming
  * references inside them. What a reference means is `@pipod/plan`'s refs.ts.
  */
+import { parseRef, renameRefs } from '@pipod/plan';
 import { viaField, viaIndex } from './errors.ts';
 import { isRecord } from './load.ts';
 
@@ -17,7 +18,7 @@ export function walkStrings(v: unknown, path: string, fn: (s: string, path: stri
  * the supervisor knows every task as `tasks.<t>`, so the builder renames them.
  */
 export function finallyRefsAsTasks<T>(v: T): T {
-  return mapStringsDeep(v, (s) => (s.includes('$(') ? s.replace(/\$\(\s*finally\./g, '$$(tasks.') : s)) as T;
+  return mapStringsDeep(v, (s) => renameRefs(s, (ref) => (parseRef(ref).kind === 'finallyResult' ? `tasks.${ref.slice('finally.'.length)}` : undefined))) as T;
 }
 
 /** Applies `f` to every string inside `v` (lists and maps at any depth), keeping the shape. */

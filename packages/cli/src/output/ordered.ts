@@ -53,6 +53,8 @@ export class OrderedOutput {
   /** Step containers whose step started and did not end yet, and those that ever started. */
   private readonly open = new Set<string>();
   private readonly everStarted = new Set<string>();
+  /** Lines given while earlier items were queued, per container, until handed on. */
+  private readonly queued = new Map<string, LogLine[]>();
   /** Lines of step containers that came before their step's start. */
   private readonly early = new Map<string, LogLine[]>();
 
@@ -73,8 +75,33 @@ export class OrderedOutput {
     this.followed.set(k, i + 1);
     if (i < (this.delivered.get(k) ?? 0)) return;
     this.delivered.set(k, i + 1);
-    if (this.pending === 0 || l.container === this.waitingFor) this.emitLog(l);
-    else this.enqueue(() => this.emitLog(l));
+    if (this.pending === 0 || l.container === this.waitingFor) {
+      this.emitLog(l);
+      return;
+    }
+    // Queued behind earlier items; the step's end, when it comes first, takes the line along (see endOf).
+    const q = this.queued.get(l.container);
+    if (q === undefined) this.queued.set(l.container, [l]);
+    else q.push(l);
+    this.enqueue(() => {
+      const list = this.queued.get(l.container);
+      const at = list?.indexOf(l) ?? -1;
+      if (at < 0) return;
+      list?.splice(at, 1);
+      this.emitLog(l);
+    });
+  }
+
+  /**
+   * Hands on the lines of a container still queued behind its step's end,
+   * as many as the step wrote (`want`; all when unknown): they came from
+   * the follower before the end was handed on, so the step wrote them.
+   */
+  private endOf(container: string, want: number | undefined): void {
+    const list = this.queued.get(container);
+    if (list === undefined || list.length === 0) return;
+    let n = want === undefined ? list.length : Math.max(0, want - (this.count(container) - list.length));
+    while (n-- > 0 && list.length > 0) this.emitLog(list.shift() as LogLine);
   }
 
   /** Hands a line on, or holds it when its step has not started (again) yet. */
@@ -115,7 +142,7 @@ export class OrderedOutput {
       return;
     }
     this.enqueue(async () => {
-      if (e.type === 'step.finished' && gated) await this.catchUp(e.container);
+      if (e.type === 'step.finished') this.endOf(e.container, gated ? await this.catchUp(e.container) : undefined);
       this.emitEvent(e);
     });
   }
@@ -147,23 +174,25 @@ export class OrderedOutput {
     return (this.delivered.get(`${container}/stdout`) ?? 0) + (this.delivered.get(`${container}/stderr`) ?? 0);
   }
 
-  private async catchUp(container: string): Promise<void> {
+  /** Waits (bounded) until the follower or a read has given every line the step wrote; that count, when the engine knows it. */
+  private async catchUp(container: string): Promise<number | undefined> {
     const source = this.source;
-    if (source === undefined) return;
+    if (source === undefined) return undefined;
     const want = source.written(container);
-    if (want === undefined) return;
+    if (want === undefined) return undefined;
     this.waitingFor = container;
     try {
       for (let waited = 0; this.count(container) < want && waited < this.waitMs; waited += POLL_MS) await new Promise((r) => setTimeout(r, POLL_MS));
       // The engine's own log can lag behind too: read it again until it holds what the wrapper counted.
       for (let waited = this.waitMs; !this.closed; waited += REREAD_MS) {
-        if (this.count(container) >= want) return;
+        if (this.count(container) >= want) break;
         const lines = await source.read(container).catch(() => []);
-        if (this.closed) return;
+        if (this.closed) break;
         this.addMissing(lines);
-        if (this.count(container) >= want || waited >= this.maxMs) return;
+        if (this.count(container) >= want || waited >= this.maxMs) break;
         await new Promise((r) => setTimeout(r, REREAD_MS));
       }
+      return want;
     } finally {
       this.waitingFor = undefined;
     }

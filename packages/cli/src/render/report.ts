@@ -68,6 +68,8 @@ const TAIL_LINE_MAX = 1000;
 function defaultMessage(reason: string | undefined, exitCode: number | undefined): string | undefined {
   if (reason === 'StartFailed') return `the step's command could not be started${exitCode !== undefined ? ` (exit code ${exitCode})` : ''}`;
   if (reason === 'TimedOut') return 'the step ran past its timeout and was stopped';
+  if (reason === 'OOMKilled') return `the step's container ran out of memory and was killed${exitCode !== undefined ? ` (exit code ${exitCode})` : ''}`;
+  if (reason === 'ContainerDied') return `the step's container died${exitCode !== undefined ? ` (exit code ${exitCode})` : ' (no heartbeat)'}`;
   return undefined;
 }
 
@@ -89,7 +91,8 @@ export function buildReport(summary: RunSummary, inputs: ReportInputs = {}): Run
   const tasks: Record<string, TaskReport> = {};
   for (const [name, t] of Object.entries(summary.tasks)) {
     const steps = t.steps.map((s): StepReport => {
-      const reason = reasons.get(s.container) ?? (s.status === 'Skipped' ? 'Skipped' : undefined);
+      // The summary's own reason (a container that died under its step) says more than the event's.
+      const reason = s.reason ?? reasons.get(s.container) ?? (s.status === 'Skipped' ? 'Skipped' : undefined);
       const message = inputs.messages?.[s.container] ?? defaultMessage(reason, s.exitCode);
       const tail = byContainer.get(s.container);
       return {

@@ -2,7 +2,7 @@
  * Reading the supervisor's event stream and turning it into the lines a
  * person watches: one per task started, finished, skipped or retried.
  */
-import { parseEvent, type RunEvent, type RunStatus, type RunSummary } from '@pipod/plan';
+import { parseEvent, type RunEvent, type RunSummary } from '@pipod/plan';
 
 /** Parses one line of supervisor output: the plan's `parseEvent`, the one rule every reader of the stream uses. */
 export const parseEventLine: (line: string) => RunEvent | undefined = parseEvent;
@@ -50,23 +50,6 @@ export function summaryText(s: RunSummary): string {
   }
   for (const [name, v] of Object.entries(s.results)) lines.push(`  result ${name} = ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   return lines.join('\n');
-}
-
-/** A summary for a run whose supervisor never reported one (it crashed, or the pod was killed). */
-export function syntheticSummary(status: RunStatus, reason: string, startedAt: Date, finishedAt: Date, plan: { readonly tasks: readonly { readonly name: string }[]; readonly finally: readonly { readonly name: string }[] }): RunSummary {
-  const taskStatus = status === 'Succeeded' ? 'Succeeded' : status === 'TimedOut' ? 'TimedOut' : status === 'Cancelled' ? 'Cancelled' : 'Failed';
-  const tasks: Record<string, RunSummary['tasks'][string]> = {};
-  for (const t of plan.tasks) tasks[t.name] = { status: taskStatus, reason, attempts: 0, results: {}, steps: [] };
-  for (const t of plan.finally) tasks[t.name] = { status: taskStatus, reason, attempts: 0, results: {}, steps: [], finally: true };
-  return {
-    status,
-    reason,
-    durationMs: finishedAt.getTime() - startedAt.getTime(),
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    tasks,
-    results: {},
-  };
 }
 
 /** A run's time budget: once it is spent, `onSpent` runs (an immediate cancel). */

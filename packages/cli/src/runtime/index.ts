@@ -13,7 +13,8 @@ export {
 export { startRun, containerOwners, type RunDriver, type RunOptions, type StartOutcome, type Verdict } from './run.ts';
 export { Escalation, FORCE_AFTER_MS, NO_CANCEL, nextCancel, type CancelEffect, type CancelInput, type CancelLevel, type CancelState, type CancelStep, type ForceReason } from './cancel.ts';
 export { toPodmanPod, uniquePodName, parseImageMap, mapImage } from './podman-pod.ts';
-export { SupervisorStream, parseEventLine, progressLine, summaryText, formatDuration, syntheticSummary, type SupervisorStreamSink } from './events.ts';
+export { SupervisorStream, parseEventLine, progressLine, summaryText, formatDuration, type SupervisorStreamSink } from './events.ts';
+export { syntheticSummary, notRunReason } from './synthetic.ts';
 
 /** Names accepted by `--runtime`. */
 export const RUNTIMES = ['podman', 'kubernetes'] as const;

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type CancelMode, PipodError, type RunSummary, SUPERVISOR_CONTAINER, dnsLabel } from '@pipod/plan';
-import { type CoreObject, Kube, cancelExecCommand, isStatus, orNotFound, startFailure, startPending } from '@pipod/controller';
+import { type CoreObject, Kube, cancelExecCommand, deathExecCommand, isStatus, newDeaths, orNotFound, startFailure, startPending } from '@pipod/controller';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { CancelLevel } from './cancel.ts';
 import type { SupervisorStream } from './events.ts';
@@ -33,6 +33,9 @@ export interface KubernetesOptions {
 export type KubeCalls = Pick<Kube, 'currentNamespace' | 'getPod' | 'createPod' | 'deletePod' | 'exec' | 'followLog' | 'createCoreObject' | 'deleteCoreObject'>;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** How often a running pod's container statuses are read for deaths. */
+const DEATH_POLL_MS = 1000;
 
 /** True once the supervisor container has started (running or already ended), so its log can be read. */
 function supervisorStarted(pod: V1Pod): boolean {
@@ -171,6 +174,41 @@ class KubernetesDriver implements RunDriver {
   }
 
   async followSupervisor(stream: SupervisorStream): Promise<void> {
+    const stopDeaths = this.watchDeaths();
+    try {
+      await this.followLog(stream);
+    } finally {
+      stopDeaths();
+    }
+  }
+
+  /**
+   * Looks at the pod's container statuses every second while the run goes
+   * on and writes each step or sidecar container's death into the pod (exec,
+   * as a cancel), so the supervisor ends that step at once with the
+   * kubelet's reason (`OOMKilled`, the exit code, `StartFailed`).
+   */
+  private watchDeaths(): () => void {
+    let stopped = false;
+    const reported = new Set<string>();
+    const tick = (): Promise<void> => new Promise((r) => { setTimeout(r, DEATH_POLL_MS).unref(); });
+    void (async () => {
+      while (!stopped) {
+        await tick();
+        if (stopped) return;
+        const pod = await orNotFound(this.kube.getPod(this.namespace, this.podName)).catch(() => undefined);
+        if (pod?.status?.phase !== 'Running') continue;
+        for (const d of newDeaths(pod, reported)) {
+          if (stopped) return;
+          const r = await this.kube.exec(this.namespace, this.podName, SUPERVISOR_CONTAINER, deathExecCommand(d)).catch(() => undefined);
+          if (r?.status === 'Success') reported.add(d.container);
+        }
+      }
+    })();
+    return () => { stopped = true; };
+  }
+
+  private async followLog(stream: SupervisorStream): Promise<void> {
     for (let tries = 0; tries < 30 && stream.summary === undefined; tries++) {
       // A dropped connection replays the log from its start: the stream skips what it already delivered.
       if (tries > 0) stream.replay();

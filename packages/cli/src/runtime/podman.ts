@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +14,7 @@ import {
   INIT_CONTAINER, Layout, PipodError, RUNTIME_VOLUME, SUPERVISOR_CONTAINER, type CancelMode, type RunSummary,
 } from '@pipod/plan';
 import type { SupervisorStream } from './events.ts';
+import { DeathWatch, writeDeath } from './podman-deaths.ts';
 import { parseTimedLine } from '../output/podman-logs.ts';
 import { readStepMessages } from '../runstore/step-messages.ts';
 import { podmanObjects } from './podman-objects.ts';
@@ -249,6 +250,7 @@ class PodmanDriver implements RunDriver {
     const podFile = join(hostDir, 'pod.yaml');
     writeFileSync(podFile, [...objs.configMaps, pp.pod].map((d) => toYaml(d, { lineWidth: 0 })).join('---\n'));
 
+    this.watchDeaths(pp.pod);
     const play = await this.podman.exec(['kube', 'play', podFile]);
     if (play.code !== 0) {
       let detail = lastLines(play.stderr, 4);
@@ -297,11 +299,13 @@ class PodmanDriver implements RunDriver {
     const seen = this.written.get(container) ?? { offset: 0, lines: 0, lastByte: 10 };
     let fd: number;
     try {
-      fd = openSync(this.layout.logFile(container), 'r');
+      // The container writes this file on a host directory: never follow a link it planted, never block on a FIFO.
+      fd = openSync(this.layout.logFile(container), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch {
       return 0;
     }
     try {
+      if (!fstatSync(fd).isFile()) return 0;
       const buf = Buffer.alloc(64 * 1024);
       let { offset, lines, lastByte } = seen;
       for (let n = readSync(fd, buf, 0, buf.length, offset); n > 0; n = readSync(fd, buf, 0, buf.length, offset)) {
@@ -385,6 +389,31 @@ class PodmanDriver implements RunDriver {
       if (existsSync(this.hostDir)) writeFileSync(join(this.hostDir, KEPT_FILE), `${new Date().toISOString()}\n`);
       this.note(`kept pod ${this.podName} and ${this.hostDir} (remove with: podman pod rm -f ${this.podName} && rm -rf ${this.hostDir})`);
     }
+  }
+
+  /**
+   * Follows podman's events from just before the pod is played (a container
+   * OOM-killed at its start dies before `kube play` returns) and writes a
+   * dead fact into the run volume for every step or sidecar container that
+   * dies: the supervisor ends a step waiting on it at once.
+   */
+  private watchDeaths(pod: { readonly spec: { readonly containers: readonly { readonly name: string; readonly [k: string]: unknown }[] } }): void {
+    const layout = this.layout;
+    if (layout === undefined) return;
+    const containers = new Set(containerOwners(this.req.plan).keys());
+    const limited = new Set(pod.spec.containers.filter((c) => {
+      const res = c['resources'] as { limits?: Record<string, unknown> } | undefined;
+      return res?.limits?.['memory'] !== undefined;
+    }).map((c) => c.name));
+    const watch = new DeathWatch(this.podName, containers, limited, (death) => {
+      try {
+        writeDeath(layout, death);
+      } catch {
+        // The run directory is already gone (cleanup): nobody waits any more.
+      }
+    });
+    const since = new Date(Date.now() - 1000).toISOString();
+    void this.follow(['events', '--since', since, '--filter', 'type=container', '--format', 'json'], (line, stream) => { if (stream === 'stdout') watch.line(line); });
   }
 
   private follow(args: readonly string[], onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<void> {

@@ -4,9 +4,10 @@
  * escalation, watch the time budget, decide the summary, clean up. What
  * differs per engine (podman, Kubernetes) sits behind `RunDriver`.
  */
-import { SUPERVISOR_CONTAINER, type CancelMode, type ExecutionPlan, type RunStatus, type RunSummary } from '@pipod/plan';
+import { SUPERVISOR_CONTAINER, type CancelMode, type ExecutionPlan, type RunEvent, type RunStatus, type RunSummary } from '@pipod/plan';
 import { Escalation, FORCE_AFTER_MS, type CancelLevel, type ForceReason } from './cancel.ts';
-import { SupervisorStream, startWatchdog, syntheticSummary } from './events.ts';
+import { SupervisorStream, startWatchdog } from './events.ts';
+import { syntheticSummary } from './synthetic.ts';
 import type { LogLine, RunHandle, RunObserver, RunPhase, RunRequest } from './types.ts';
 import { OrderedOutput } from '../output/ordered.ts';
 
@@ -115,7 +116,9 @@ export function startRun(driver: RunDriver, req: RunRequest, obs: RunObserver, o
 
   const run = async (): Promise<RunSummary> => {
     const startedAt = new Date();
-    const synthetic = (status: RunStatus, reason: string): RunSummary => syntheticSummary(status, reason, startedAt, new Date(), req.plan);
+    // What the supervisor reported before it was gone: a summary made without it keeps every task's outcome so far.
+    const seen: RunEvent[] = [];
+    const synthetic = (status: RunStatus, reason: string): RunSummary => syntheticSummary(status, reason, startedAt, new Date(), req.plan, seen);
     phase('preparing');
     await driver.prepare();
     if (escalation.level !== 'none') return synthetic('Cancelled', 'Cancelled before the pod started');
@@ -146,6 +149,7 @@ export function startRun(driver: RunDriver, req: RunRequest, obs: RunObserver, o
     const finishedP = new Promise<void>((resolve) => { finished = resolve; });
     const stream = new SupervisorStream({
       onEvent: (e) => {
+        seen.push(e);
         // The verdict is in; do not wait long for the supervisor's own exit before cleaning up.
         if (e.type === 'run.finished') setTimeout(() => finished?.(), FINISH_GRACE_MS).unref();
         ordered.event(e);

@@ -94,4 +94,19 @@ describe('OrderedOutput', () => {
     await p.idle();
     expect([never.seen, tries]).toEqual([['step.finished b'], 4]);
   });
+
+  it('a line queued behind its own step\'s end goes on before that end, not held as if its step had not started', async () => {
+    const { seen, sink } = record();
+    const o = new OrderedOutput(sink, { written: () => 1, read: () => Promise.resolve([]) }, 10_000, new Set(['a', 'b']));
+    o.event(started('a'));
+    o.event(started('b'));
+    o.event(finished('b'));
+    o.event(finished('a'));
+    // a's line comes while b's end waits: it queues behind a's end.
+    o.log(line('a', 'a says'));
+    o.log(line('b', 'b says'));
+    await o.idle();
+    o.close();
+    expect(seen).toEqual(['step.started a', 'step.started b', 'b stdout b says', 'step.finished b', 'a stdout a says', 'step.finished a']);
+  });
 });

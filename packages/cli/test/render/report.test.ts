@@ -25,6 +25,14 @@ describe('buildReport', () => {
     expect(r.tasks['lint']?.steps[0]?.message).toBe('the step\'s command could not be started (exit code 127)');
   });
 
+  it('keeps the summary\'s reason for a step whose container died, and says what happened', () => {
+    const summary = { ...failedSummary, tasks: { ...failedSummary.tasks, lint: { ...failedSummary.tasks['lint']!, steps: [{ name: 'shellcheck', container: 'step-lint-shellcheck', status: 'Failed' as const, exitCode: 137, reason: 'ContainerDied' }] } } };
+    const r = buildReport(summary, { events: failedEvents });
+    expect(r.tasks['lint']?.steps[0]).toMatchObject({ reason: 'ContainerDied', message: 'the step\'s container died (exit code 137)' });
+    const oom = { ...summary, tasks: { ...summary.tasks, lint: { ...summary.tasks.lint, steps: [{ ...summary.tasks.lint.steps[0]!, reason: 'OOMKilled' }] } } };
+    expect(buildReport(oom).tasks['lint']?.steps[0]?.message).toBe('the step\'s container ran out of memory and was killed (exit code 137)');
+  });
+
   it('keeps only the last lines, and the count of all of them', () => {
     const tails = new TailCollector(3);
     for (let i = 1; i <= 10; i++) tails.add(line('step-unit-tests-run', `line ${i}`));

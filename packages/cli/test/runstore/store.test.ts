@@ -79,8 +79,8 @@ describe('readStepMessages', () => {
   it('takes the message of each container\'s last end', () => {
     const root = mkdtempSync(join(tmpdir(), 'pipod-vol-'));
     const l = new Layout(root);
-    mkdirSync(l.containerDir('a'), { recursive: true });
-    mkdirSync(l.containerDir('b'), { recursive: true });
+    mkdirSync(l.outboxDir('a'), { recursive: true });
+    mkdirSync(l.outboxDir('b'), { recursive: true });
     const done = (m?: string): string => JSON.stringify({ seq: 0, exitCode: 127, reason: 'StartFailed', ...(m ? { message: m } : {}), startedAt: '', finishedAt: '' });
     writeFileSync(l.doneFile('a', 1), done('first try'));
     writeFileSync(l.doneFile('a', 2), done('cannot start "x": not found (checked PATH)'));

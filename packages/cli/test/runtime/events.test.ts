@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent, RunSummary } from '@pipod/plan';
-import { formatDuration, parseEventLine, progressLine, startWatchdog, summaryText, syntheticSummary } from '../../src/runtime/events.ts';
+import { formatDuration, parseEventLine, progressLine, startWatchdog, summaryText } from '../../src/runtime/events.ts';
 import { cleanStderr } from '../../src/runtime/podman.ts';
 
 const T = '2026-01-01T00:00:00.000Z';
@@ -46,11 +46,6 @@ describe('summaries', () => {
       results: { out: ['x', 'y'] },
     };
     expect(summaryText(s)).toBe('Failed in 2.5s\n  a: Failed\n  finally f: Succeeded  results: r\n  result out = ["x","y"]');
-  });
-
-  it('synthesizes a summary naming every task when the supervisor gave none', () => {
-    const s = syntheticSummary('Failed', 'supervisor crashed', new Date(T), new Date(Date.parse(T) + 1000), { tasks: [{ name: 'a' }], finally: [{ name: 'f' }] });
-    expect(s).toMatchObject({ status: 'Failed', reason: 'supervisor crashed', durationMs: 1000, tasks: { a: { status: 'Failed', attempts: 0 }, f: { status: 'Failed', finally: true } }, results: {} });
   });
 
   it('drops podman noise from stderr', () => {

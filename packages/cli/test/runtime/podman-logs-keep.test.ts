@@ -55,7 +55,7 @@ function fakePodman(root: string, followed: readonly [string, 'stdout' | 'stderr
         if (last.endsWith(SUPERVISOR_CONTAINER)) {
           const podName = last.slice(0, -SUPERVISOR_CONTAINER.length - 1);
           const layout = new Layout(join(root, podName, 'volumes', RUNTIME_VOLUME));
-          mkdirSync(layout.containerDir('step-t1-a'), { recursive: true });
+          mkdirSync(layout.outboxDir('step-t1-a'), { recursive: true });
           writeFileSync(layout.doneFile('step-t1-a', 1), JSON.stringify({ seq: 1, exitCode: 127, reason: 'StartFailed', message: 'cannot start "nope": not found (checked PATH)', startedAt: T, finishedAt: T }));
           onLine(JSON.stringify({ type: 'run.finished', time: T, summary }), 'stdout');
           return;

@@ -46,6 +46,18 @@ describe('toPodmanPod', () => {
     expect(byName.get(mounts[2]!.name)?.hostPath).toEqual({ path: '/data/src/sub/dir', type: 'DirectoryOrCreate' });
   });
 
+  it('keeps readOnly per mount when two containers mount one sub-directory of the run volume', () => {
+    const two: KubePod = { metadata: { name: 'p' }, spec: { volumes: [{ name: 'pipod', emptyDir: {} }], containers: [
+      { name: 'a', image: 'i', volumeMounts: [{ name: 'pipod', mountPath: '/pipod/run/containers/a/out', subPath: 'run/containers/a/out' }] },
+      { name: 'b', image: 'i', volumeMounts: [{ name: 'pipod', mountPath: '/pipod/run/containers/a/out', subPath: 'run/containers/a/out', readOnly: true }] },
+    ] } };
+    const r = toPodmanPod(two, { podName: 'p-1', hostDir: '/runs/p-1' }).pod;
+    const [ma, mb] = r.spec.containers.map((c) => c.volumeMounts?.[0]);
+    expect(ma).toEqual({ name: ma?.name, mountPath: '/pipod/run/containers/a/out' });
+    expect(mb).toEqual({ name: ma?.name, mountPath: '/pipod/run/containers/a/out', readOnly: true });
+    expect(r.spec.volumes?.filter((v) => v.name === ma?.name)).toEqual([{ name: ma?.name, hostPath: { path: '/runs/p-1/volumes/pipod/run/containers/a/out', type: 'DirectoryOrCreate' } }]);
+  });
+
   it('names the pod, labels the run, drops the namespace and annotations kube play rejects', () => {
     expect(out.pod.metadata).toEqual({ name: 'build-run-pod-abc123', labels: { a: 'b', 'pipod.dev/run': 'build-run-pod-abc123' }, annotations: { short: 'x' } });
     expect(out.droppedAnnotations).toEqual(['pipod.dev/tasks']);

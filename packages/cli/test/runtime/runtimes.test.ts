@@ -194,7 +194,8 @@ describe.each(engines)('the shared run skeleton on %s', (name, engine) => {
     const h = e.start({ pod, plan, logs: false }, obs);
     await h.cancel('graceful');
     const s = await h.result;
-    expect([s.status, s.reason, s.tasks['t1']?.status]).toEqual(['Cancelled', 'Cancelled before the pod started', 'Cancelled']);
+    // Nothing ran: the task is reported as not run, not as cancelled while running.
+    expect([s.status, s.reason, s.tasks['t1']?.status, s.tasks['t1']?.reason]).toEqual(['Cancelled', 'Cancelled before the pod started', 'Skipped', 'PipelineRunCancelled']);
     expect(e.calls.filter((c) => c === 'kube play' || c === 'createPod')).toEqual([]);
     expect(seen.events).toEqual([]);
   });
@@ -248,6 +249,55 @@ describe.each(engines)('the shared run skeleton on %s', (name, engine) => {
     expect(s.status).toBe('Failed');
     expect(s.reason).toContain(name === 'podman' ? 'supervisor: warming up' : 'the supervisor ended without a summary');
   });
+
+  it('keeps what the supervisor reported before its stream ended without a summary', async () => {
+    const s = await engine({ lines: LINES.slice(0, -1) }).start({ pod, plan, logs: false }, {}).result;
+    expect(s.status).toBe('Failed');
+    expect(s.tasks['t1']).toMatchObject({ status: 'Succeeded', reason: 'Succeeded', attempts: 1, results: { out: 'x' } });
+  });
+});
+
+describe('the kubernetes runtime reports container deaths to the supervisor', () => {
+  it('writes the dead fact of a step container the kubelet saw OOM-killed, by exec, once', async () => {
+    const execs: string[][] = [];
+    let wrote: () => void = () => undefined;
+    const written = new Promise<void>((r) => { wrote = r; });
+    const kube: KubeCalls = {
+      currentNamespace: () => 'ns',
+      createPod: (_ns, body) => Promise.resolve(body),
+      createCoreObject: () => Promise.resolve(),
+      deleteCoreObject: () => Promise.resolve(),
+      getPod: () => Promise.resolve({ status: { phase: 'Running', containerStatuses: [
+        { name: SUPERVISOR_CONTAINER, state: { running: {} } },
+        { name: 'step-t1-a', state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } },
+      ] } } as unknown as V1Pod),
+      deletePod: () => Promise.resolve(),
+      exec: (_ns, _pod, c, command) => {
+        execs.push([c, ...command]);
+        wrote();
+        return Promise.resolve({ status: 'Success', stderr: '' });
+      },
+      followLog: (_ns, _pod, container, onLine) => ({
+        done: (async () => {
+          if (container !== SUPERVISOR_CONTAINER) return;
+          onLine(LINES[0] ?? '');
+          // The supervisor goes on only once it was told (two more looks must not write it again).
+          await written;
+          await new Promise((r) => setTimeout(r, 2500));
+          onLine(LINES.at(-1) ?? '');
+        })(),
+        abort: () => undefined,
+      }),
+    };
+    const s = await new KubernetesRuntime({ kube }).start({ pod, plan, logs: false }, {}).result;
+    expect(s.status).toBe('Succeeded');
+    expect(execs).toHaveLength(1);
+    const [container, ...command] = execs[0] ?? [];
+    expect(container).toBe(SUPERVISOR_CONTAINER);
+    const script = command.at(-1) ?? '';
+    expect(script).toContain(JSON.stringify(new Layout().deadFile('step-t1-a')));
+    expect(script).toContain(JSON.stringify(JSON.stringify({ container: 'step-t1-a', reason: 'OOMKilled', exitCode: 137 })));
+  }, 15_000);
 });
 
 describe('the input\'s ConfigMaps, Secrets and ServiceAccounts on a cluster', () => {

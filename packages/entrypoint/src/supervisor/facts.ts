@@ -3,7 +3,7 @@
  * is skipped, which can start now, what a stop or a step's end means for its
  * task, and the run's final status. No I/O: the effect modules read these.
  */
-import type { ArmedAfter, CancelMode, DoneMessage, ParamValue, PlanStep, PlanTask, RunStatus, StepSummary, TaskStatus } from '@pipod/plan';
+import type { ArmedAfter, CancelMode, ContainerDeath, DoneMessage, ParamValue, PlanStep, PlanTask, RunStatus, StepEndReason, StepSummary, TaskStatus } from '@pipod/plan';
 import { consumedResults, type SkipReason } from '../rules.ts';
 
 /** The DAG, then `finally`. */
@@ -149,10 +149,51 @@ export function stepStatus(done: Pick<DoneMessage, 'reason' | 'exitCode'>, stopR
   return stopReason === 'Cancelled' ? 'Cancelled' : stopReason === 'SidecarFailed' ? 'Failed' : 'TimedOut';
 }
 
+/**
+ * The done message a step's wrapper would have written, made from the
+ * runtime's fact that its container ended (`Layout.deadFile`): Tekton's step
+ * reason (`OOMKilled`, `StartFailed`) or a failure with the container's exit code.
+ */
+export function deathDone(death: ContainerDeath, seq: number, now: number, startedAt: number = now): DoneMessage {
+  const reason: StepEndReason = death.reason === 'OOMKilled' || death.reason === 'StartFailed' ? death.reason : 'Failed';
+  const what = death.reason === 'OOMKilled' ? 'was OOM-killed' : death.reason === 'StartFailed' ? 'could not start' : `exited with code ${death.exitCode}`;
+  const at = new Date(now).toISOString();
+  // A container that died before its step's turn ends the step the moment it starts.
+  const end = death.finishedAt !== undefined && Date.parse(death.finishedAt) >= startedAt ? death.finishedAt : at;
+  return { seq, exitCode: death.exitCode, reason, message: `container ${death.container} ${what}${death.message !== undefined && death.message !== '' ? `: ${death.message}` : ''}`, startedAt: new Date(startedAt).toISOString(), finishedAt: end };
+}
+
+/**
+ * Whether a wrapper that has not answered counts as dead, and why: its beat
+ * is older than `staleMs`, or it has not beaten once although the wait began
+ * `startupMs` ago (its container never started). The runtime's dead fact
+ * says the same within a second or two; this is the rule when no runtime
+ * reports (a pod applied by hand).
+ */
+export function wrapperGone(beatAgeMs: number | undefined, waitedMs: number, settings: { readonly staleMs: number; readonly startupMs?: number }): string | undefined {
+  if (beatAgeMs !== undefined) return beatAgeMs > settings.staleMs ? `no heartbeat for ${Math.round(beatAgeMs)} ms` : undefined;
+  const startup = settings.startupMs ?? DEFAULT_STARTUP_MS;
+  return waitedMs > startup ? `no heartbeat at all after ${Math.round(waitedMs)} ms` : undefined;
+}
+
+/**
+ * How long a step's wrapper may take to beat for the first time, by default:
+ * on Kubernetes the kubelet starts a pod's containers one after another,
+ * pulling each image first, so a later step's container may start minutes
+ * after the supervisor.
+ */
+export const DEFAULT_STARTUP_MS = 300_000;
+
+/** The task's reason when a step's container died under it: the engine's reason when it named one, else `ContainerDied`. */
+export function diedReason(done: Pick<DoneMessage, 'reason'>): string {
+  return done.reason === 'OOMKilled' || done.reason === 'StartFailed' ? done.reason : 'ContainerDied';
+}
+
 /** How one step's end changes its attempt: a failure to report, or undefined to go on. */
 export function afterStep(step: PlanStep, done: Pick<DoneMessage, 'reason' | 'exitCode'>, died: boolean, stopReason: StopReason | undefined): [TaskStatus, string] | undefined {
-  if (died) return ['Failed', 'ContainerDied'];
+  // A stop (cancel, timeout) decides the outcome even when the container died meanwhile.
   if (stopReason !== undefined) return stopOutcome(stopReason);
+  if (died) return ['Failed', diedReason(done)];
   if (!stepSucceeded(done) && step.onError !== 'continue') return ['Failed', 'Failed'];
   return undefined;
 }

@@ -72,7 +72,7 @@ export async function startSidecars(run: RunContext, sidecars: readonly PlanSide
       });
       return undefined;
     }
-    const why = hit === 'stopped' ? 'stopped before it was ready' : (mail.readDone(sc.container, one.seq)?.message ?? 'exited before it was ready');
+    const why = hit === 'stopped' ? 'stopped before it was ready' : (mail.endOf(sc.container, one.seq)?.message ?? 'exited before it was ready');
     failedEvent(run, scope, sc, why);
     return `sidecar ${sc.name}: ${why}`;
   };

@@ -1,30 +1,31 @@
 /**
  * A task's files on the shared volume: results and step exit codes, cleared
- * before each attempt and read after it.
+ * before each attempt and read after it. The task's own steps can write all
+ * of them, so nothing here follows a symlink a step planted: results are
+ * read with O_NOFOLLOW (their directory is a mount point in the steps) and
+ * step directories are reached through `pinDir`.
  */
-import * as fs from 'node:fs';
-import { join } from 'node:path';
 import type { Layout, ParamValue, PlanTask } from '@pipod/plan';
-import { mkdirp, readText, writeAtomic } from '../io.ts';
+import { emptyDir, inPinnedDir, readRegular, writeAtomic } from '../io.ts';
 import { parseResult } from '../rules.ts';
 
 /** Empties a task's result and step directories so an attempt never sees the last one's files. */
 export function clearAttempt(layout: Layout, task: PlanTask): void {
-  const clear = (dir: string): void => {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      mkdirp(dir, 0o777);
-    }
-    // Keep the directory itself: it is the mount point of /tekton/results.
-    for (const n of names) fs.rmSync(join(dir, n), { recursive: true, force: true });
-  };
-  clear(layout.taskResultsDir(task.id));
+  // Keep the results directory itself: it is the mount point of /tekton/results.
+  emptyDir(layout.taskResultsDir(task.id));
+  const steps = layout.stepsDir(task.id);
   for (const s of task.steps) {
-    clear(layout.stepResultsDir(task.id, s.name));
-    fs.rmSync(layout.stepExitCodeFile(task.id, s.name), { force: true });
+    // The exit code and the step results go; the results directory is made again.
+    inPinnedDir(steps, [s.name], emptyDir, true);
+    inPinnedDir(steps, [s.name, 'results'], () => undefined, true);
   }
+}
+
+/** The text of a file a task wrote, or why it is refused; undefined when absent. */
+function taskText(path: string, what: string): { text?: string; error?: string } {
+  const r = readRegular(path);
+  if (r.kind === 'ok') return { text: r.text };
+  return r.kind === 'missing' ? {} : { error: `${what} ${r.why}` };
 }
 
 /** The task's declared results that were written, and the first one that does not match its type. */
@@ -32,7 +33,8 @@ export function readResults(layout: Layout, task: PlanTask): { results: Record<s
   const results: Record<string, ParamValue> = {};
   let error: string | undefined;
   for (const decl of task.results) {
-    const text = readText(layout.taskResultFile(task.id, decl.name));
+    const { text, error: refused } = taskText(layout.taskResultFile(task.id, decl.name), `result "${decl.name}"`);
+    if (refused !== undefined) error ??= refused;
     if (text === undefined) continue;
     const parsed = parseResult(decl, text);
     if (parsed.ok) results[decl.name] = parsed.value;
@@ -43,7 +45,7 @@ export function readResults(layout: Layout, task: PlanTask): { results: Record<s
 
 /** One step result, typed by its declaration (as written when it does not parse). */
 export function readStepResult(layout: Layout, task: PlanTask, step: string, result: string): ParamValue | undefined {
-  const text = readText(layout.stepResultFile(task.id, step, result));
+  const text = inPinnedDir(layout.stepsDir(task.id), [step, 'results'], (dir) => taskText(`${dir}/${result}`, 'step result').text);
   if (text === undefined) return undefined;
   const decl = task.steps.find((s) => s.name === step)?.results.find((r) => r.name === result);
   if (decl === undefined) return text;
@@ -54,7 +56,7 @@ export function readStepResult(layout: Layout, task: PlanTask, step: string, res
 /** Records a step's exit code where `$(steps.<step>.exitCode.path)` points. */
 export function writeStepExitCode(layout: Layout, task: PlanTask, step: string, exitCode: number): void {
   try {
-    writeAtomic(layout.stepExitCodeFile(task.id, step), String(exitCode));
+    inPinnedDir(layout.stepsDir(task.id), [step], (dir) => writeAtomic(`${dir}/exitCode`, String(exitCode)), true);
   } catch {
     // Only later steps read it; the summary carries the code anyway.
   }

@@ -7,7 +7,7 @@ import { armedGoesOn, type PlanStep, type PlanTask, type StartMessage, type Task
 import { whenHolds, type SkipReason } from '../rules.ts';
 import { iso, withdrawArmed, type RunContext } from './context.ts';
 import type { Deadlines } from './deadlines.ts';
-import { afterStep, retryAfter, skippedSteps, stepStatus, stopOutcome, type Armed, type TaskRec } from './facts.ts';
+import { afterStep, diedReason, retryAfter, skippedSteps, stepStatus, stopOutcome, type Armed, type TaskRec } from './facts.ts';
 import { startMessage } from './mailbox.ts';
 import { readsStepResult } from './resolver.ts';
 import { startSidecars, stopSidecars, watchTaskSidecars } from './sidecars.ts';
@@ -165,14 +165,15 @@ async function runAttempt(run: RunContext, rec: TaskRec, attempt: number): Promi
       if (failed === undefined && rec.stopReason === undefined) rec.armed = armNext(run, rec, i, seq, attempt);
       const { done, died } = await mail.waitDone(step.container, seq);
       // The next wrapper drops its start by the same rule; a dead step never writes the done message it waits for.
-      if (rec.armed !== undefined && (died || !armedGoesOn(rec.armed.after, done))) withdrawArmed(run, rec, died ? `step ${step.name} died` : `step ${step.name} ended the task`);
+      if (rec.armed !== undefined && (died !== false || !armedGoesOn(rec.armed.after, done))) withdrawArmed(run, rec, died !== false ? `step ${step.name} died` : `step ${step.name} ended the task`);
       rec.current = undefined;
       writeStepExitCode(layout, task, step.name, done.exitCode);
       run.emit({ type: 'step.finished', time: iso(clock.now()), task: task.name, step: step.name, container: step.container, attempt, exitCode: done.exitCode, reason: done.reason });
-      rec.steps.push({ name: step.name, container: step.container, status: stepStatus(done, rec.stopReason), ...(died ? {} : { exitCode: done.exitCode }), startedAt: done.startedAt, finishedAt: done.finishedAt });
+      // A container the engine saw end has a real exit code; one whose heartbeat stopped has none.
+      rec.steps.push({ name: step.name, container: step.container, status: stepStatus(done, rec.stopReason), ...(died === 'heartbeat' ? {} : { exitCode: done.exitCode }), ...(died !== false ? { reason: diedReason(done) } : {}), startedAt: done.startedAt, finishedAt: done.finishedAt });
       // A dead wrapper cannot take more work; release it so nothing waits on it.
-      if (died) mail.release(step.container);
-      failed = afterStep(step, done, died, rec.stopReason) ?? failed;
+      if (died !== false) mail.release(step.container);
+      failed = afterStep(step, done, died !== false, rec.stopReason) ?? failed;
     }
     if (failed === undefined && rec.stopReason !== undefined && rec.stopReason !== 'TaskRunTimeout') failed = stopOutcome(rec.stopReason);
     return failed ?? ['Succeeded', 'Succeeded'];

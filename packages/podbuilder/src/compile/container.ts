@@ -5,7 +5,9 @@
  * env split into static and run-time, valueFrom/envFrom substituted, and
  * the Pod container with its mounts and ports.
  */
-import { INIT_CONTAINER, MAX_LABEL, SUPERVISOR_CONTAINER, type PlanEnv, type PlanSidecar, dnsLabel, escapeKubeVars, isRunTimeRef, mapImage, readsStepResult, refsIn, shortHash } from '@pipod/plan';
+import {
+  INIT_CONTAINER, MAX_LABEL, RUNTIME_VOLUME, SUPERVISOR_CONTAINER, type PlanEnv, type PlanSidecar, type WrapperIdentity, dnsLabel, escapeKubeVars, isRunTimeRef, mapImage, readsStepResult, refsIn, shortHash, podLayout, wrapperMounts,
+} from '@pipod/plan';
 import { type DocSink, viaField } from '../errors.ts';
 import { isRecord } from '../load.ts';
 import type { ContainerSpec } from '../model.ts';
@@ -43,6 +45,11 @@ export class PodContainers {
   readonly sidecarPorts: SidecarPorts[] = [];
 }
 
+/** A wrapped container's part of the pipod volume (`wrapperMounts`) as subPath volumeMounts. */
+export function runVolumeMounts(w: WrapperIdentity): Raw[] {
+  return wrapperMounts(podLayout, w).map((m) => ({ name: RUNTIME_VOLUME, mountPath: m.path, subPath: m.subPath, ...(m.readOnly ? { readOnly: true } : {}) }));
+}
+
 /** Where a container is compiled. */
 export interface ContainerPlace {
   readonly d: DocSink;
@@ -53,8 +60,8 @@ export interface ContainerPlace {
   readonly task: string;
   /** Who the container belongs to, for messages: `pipeline task "a"`, `pipeline sidecar "s"`. */
   readonly owner: string;
-  /** The container's volume mounts. */
-  readonly mounts: (c: ContainerSpec) => Raw[];
+  /** The container's volume mounts, given its Pod container name. */
+  readonly mounts: (c: ContainerSpec, container: string) => Raw[];
 }
 
 /** What the plan records of a compiled container. */
@@ -114,7 +121,7 @@ export function compileContainer(pod: PodContainers, options: BuildOptions, c: C
     ...(c.securityContext ? { securityContext: c.securityContext } : {}),
     ...(c.imagePullPolicy !== undefined ? { imagePullPolicy: c.imagePullPolicy } : {}),
     ...(c.ports !== undefined ? { ports: sharePorts(c, pod.portNames) } : {}),
-    volumeMounts: at.mounts(c),
+    volumeMounts: at.mounts(c, container),
   });
   return { name: container, image, command, args, ...(script !== undefined ? { script } : {}), env, ...(workingDir !== undefined && workingDir !== '' ? { workingDir } : {}) };
 }

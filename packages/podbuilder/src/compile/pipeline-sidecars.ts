@@ -1,5 +1,6 @@
 /** Pipeline-level sidecars: one container each, for the whole run, compiled like any other container in the pipeline's scope. */
-import { type PlanSidecar, podLayout } from '@pipod/plan';
+import type { PlanSidecar } from '@pipod/plan';
+import { runVolumeMounts } from './container.ts';
 import { type DocSink, viaField } from '../errors.ts';
 import type { ContainerSpec } from '../model.ts';
 import type { BuildOptions } from '../options.ts';
@@ -11,9 +12,9 @@ export function compilePipelineSidecars(pod: PodContainers, options: BuildOption
   return sidecars.map((s) => {
     const c = compileContainer(pod, options, s, {
       d: pd, scope, nameParts: ['sidecar', s.name], task: '', owner: `pipeline sidecar "${s.name}"`,
-      mounts: (x) => {
+      mounts: (x, container) => {
         if (x.volumeMounts.length > 0) pd.error(viaField(x.path, 'volumeMounts'), 'a pipeline sidecar has no task volumes to mount');
-        return [{ name: 'pipod', mountPath: podLayout.root }];
+        return runVolumeMounts({ container, kind: 'sidecar' });
       },
     });
     if (s.ports !== undefined) pod.sidecarPorts.push({ d: pd, phase: 'pipeline', sidecar: s.name, container: c.name, path: s.path, ports: s.ports });

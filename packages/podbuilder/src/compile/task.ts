@@ -4,14 +4,14 @@
  * and its steps and sidecars through `compileContainer`.
  */
 import {
-  TEKTON_RESULTS_DIR, type ParamValue, type PlanResultDecl, type PlanStep, type PlanTask, type PlanWhen, dnsLabel, podLayout, shortHash, stepReadsStepResults,
+  RUNTIME_VOLUME, TEKTON_RESULTS_DIR, type ParamValue, type PlanResultDecl, type PlanStep, type PlanTask, type PlanWhen, dnsLabel, podLayout, shortHash, stepReadsStepResults,
 } from '@pipod/plan';
 import { type DocSink, type Sink, viaField } from '../errors.ts';
 import type { ContainerSpec, EnvVar, PipelineSpec, PipelineTaskSpec, SidecarSpecOverride, TaskRunSpecs, TaskSpec, TemplateParts, VolumeSpec } from '../model.ts';
 import type { BuildOptions } from '../options.ts';
 import type { Raw } from '../read.ts';
 import { withRunSidecars, withSidecarSpecs } from '../sidecars.ts';
-import { type ContainerPlace, type Names, type PodContainers, compileContainer, planSidecar } from './container.ts';
+import { type ContainerPlace, type Names, type PodContainers, compileContainer, planSidecar, runVolumeMounts } from './container.ts';
 import { type Identity, type WsBinding, taskParams, taskWorkspaces, uuidFrom } from './inputs.ts';
 import { type Scope, type TaskWs, subst, taskScopes } from './scope.ts';
 import { type Resolved, type Root, list } from './types.ts';
@@ -201,8 +201,8 @@ function withTemplateEnv(spec: TaskSpec, env: readonly EnvVar[]): TaskSpec {
   return { ...spec, steps: spec.steps.map((s) => ({ ...s, env: [...s.env.filter((e) => !names.has(e.name)), ...env] })) };
 }
 
-/** The mounts of each container of a task: the pipod volume, its results, its workspaces, its volumes. */
-function taskMounts(td: DocSink, spec: TaskSpec, id: string, tws: ReadonlyMap<string, TaskWs>, volNames: ReadonlyMap<string, string>, scopeOf: (c: ContainerSpec) => Scope): (c: ContainerSpec) => Raw[] {
+/** The mounts of each container of a task: its part of the pipod volume, its results, its workspaces, its volumes. */
+function taskMounts(td: DocSink, spec: TaskSpec, id: string, tws: ReadonlyMap<string, TaskWs>, volNames: ReadonlyMap<string, string>, scopeOf: (c: ContainerSpec) => Scope): (c: ContainerSpec, container: string) => Raw[] {
   // A workspace that some step or sidecar names is isolated: only those containers mount it.
   const isolated = new Set<string>();
   for (const c of [...spec.steps, ...spec.sidecars]) {
@@ -211,9 +211,15 @@ function taskMounts(td: DocSink, spec: TaskSpec, id: string, tws: ReadonlyMap<st
       isolated.add(w.name);
     }
   }
-  return (step) => {
-    const mounts: Raw[] = [{ name: 'pipod', mountPath: podLayout.root }];
-    if (step.kind === 'step') mounts.push({ name: 'pipod', mountPath: TEKTON_RESULTS_DIR, subPath: podLayout.taskResultsSubPath(id) });
+  // Steps are compiled in order, so the last step seen is the one before this one (an armed start reads its outbox).
+  let previous: string | undefined;
+  return (step, container) => {
+    const mounts: Raw[] = runVolumeMounts({ container, kind: step.kind, taskId: id, ...(previous !== undefined ? { previous } : {}) });
+    if (step.kind === 'step') {
+      previous = container;
+      mounts.push({ name: RUNTIME_VOLUME, mountPath: TEKTON_RESULTS_DIR, subPath: podLayout.subPathOf(podLayout.taskResultsDir(id)) });
+    }
+    const ownEnd = mounts.length;
     for (const [n, w] of tws) {
       if (!w.bound || w.volume === undefined) continue;
       const own = step.workspaces?.find((x) => x.name === n);
@@ -228,7 +234,7 @@ function taskMounts(td: DocSink, spec: TaskSpec, id: string, tws: ReadonlyMap<st
     // Tekton gives the steps of a task a shared /workspace; here each step is
     // its own container, so the task's directory of the pipod volume stands in.
     if (step.kind === 'step' && !mounts.some((m) => m['mountPath'] === WORKSPACE_DIR)) {
-      mounts.splice(2, 0, { name: 'pipod', mountPath: WORKSPACE_DIR, subPath: `run/tasks/${id}/workspace` });
+      mounts.splice(ownEnd, 0, { name: RUNTIME_VOLUME, mountPath: WORKSPACE_DIR, subPath: podLayout.subPathOf(podLayout.taskWorkspaceDir(id)) });
     }
     const seen = new Set<string>();
     for (const m of mounts) {

@@ -106,6 +106,7 @@ export const POD_TEMPLATE: Fields = {
   schedulerName: true, runtimeClassName: true, hostNetwork: true, dnsPolicy: true, dnsConfig: true, enableServiceLinks: true,
   automountServiceAccountToken: true, hostAliases: true, topologySpreadConstraints: true, terminationGracePeriodSeconds: true,
   env: true, volumes: true, hostUsers: true,
+  shareProcessNamespace: 'not allowed: in the one pod every task would see the processes, environment and files of every other (/proc/<pid>/root)',
 };
 export const RUN_WORKSPACE: Fields = {
   name: true, subPath: true, emptyDir: true, persistentVolumeClaim: true, configMap: true, secret: true, projected: true, csi: true,
