@@ -6,6 +6,8 @@
  *   args: [-p, x=1]          # optional extra `pipod run` arguments
  *   exitCode: 1              # optional, default 0 when status is Succeeded, else 1
  *   summary: {...}           # a subset of the RunSummary that must match
+ *   runs: [{...}, ...]       # instead of summary, for a file of several runs:
+ *                            # one subset per run, in order (one JSON report a line)
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -17,15 +19,18 @@ import { ROOT, ensureImages } from './helpers.ts';
 interface Expectation {
   readonly args?: readonly string[];
   readonly exitCode?: number;
-  readonly summary: { readonly status: string } & Record<string, unknown>;
+  readonly summary?: { readonly status: string } & Record<string, unknown>;
+  readonly runs?: readonly ({ readonly status: string } & Record<string, unknown>)[];
 }
 
 const dir = join(ROOT, 'e2e/conformance');
 const cases = readdirSync(dir).filter((f) => f.endsWith('.yaml') && !f.endsWith('.expect.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
 
-function runCase(name: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCase(name: string, args: readonly string[], several: boolean): Promise<{ code: number; stdout: string; stderr: string }> {
+  // --name names one run: a file of several keeps the names it gives them.
+  const naming = several ? [] : ['--name', `conf-${name}`];
   return new Promise((resolve) => {
-    const p = spawn('node', [join(ROOT, 'packages/cli/bin/pipod.mjs'), 'run', '-o', 'json', '--name', `conf-${name}`, '-f', join(dir, `${name}.yaml`), ...args], { cwd: ROOT });
+    const p = spawn('node', [join(ROOT, 'packages/cli/bin/pipod.mjs'), 'run', '-o', 'json', ...naming, '-f', join(dir, `${name}.yaml`), ...args], { cwd: ROOT });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -43,14 +48,15 @@ describe('conformance on podman', () => {
 
   it.each(cases)('%s', async (name) => {
     const want = parse(readFileSync(join(dir, `${name}.expect.yaml`), 'utf8')) as Expectation;
-    const r = await runCase(name, want.args ?? []);
-    let summary: unknown;
+    const r = await runCase(name, want.args ?? [], want.runs !== undefined);
+    let reports: unknown[];
     try {
-      summary = JSON.parse(r.stdout);
+      reports = r.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown);
     } catch {
       throw new Error(`no JSON summary (exit ${r.code}); stderr:\n${r.stderr}`);
     }
-    expect(summary, r.stderr).toMatchObject(want.summary);
-    expect(r.code).toBe(want.exitCode ?? (want.summary.status === 'Succeeded' ? 0 : 1));
+    const wanted = want.runs ?? (want.summary ? [want.summary] : []);
+    expect(reports, r.stderr).toMatchObject(wanted);
+    expect(r.code).toBe(want.exitCode ?? (wanted.every((w) => w.status === 'Succeeded') ? 0 : 1));
   });
 });

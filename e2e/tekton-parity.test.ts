@@ -30,6 +30,10 @@ import { BUSYBOX_IMAGE, ROOT } from './helpers.ts';
  *   crashes or never gets ready; Tekton runs the steps regardless.
  * - `group-status`, `pipeline-in-pipeline*`: pipelines in pipelines are alpha
  *   in Tekton (not enabled here), and child results are pipod's own.
+ * - a taskRef with `apiVersion: tekton.dev/v1` and `kind: Task` (unit tests
+ *   only): Tekton v1.15.1 makes any taskRef with an apiVersion a custom task
+ *   (a CustomRun no controller answers, tektoncd/pipeline#6457); pipod runs
+ *   the Task. `taskref-kind` uses `kind: Task` alone, which both read alike.
  */
 const CASES = [
   'context-vars', 'finally-after-failure', 'isolated-workspace', 'kube-vars', 'on-error-continue', 'params-override', 'params-types',
@@ -37,6 +41,8 @@ const CASES = [
   'task-run-specs', 'when-skip',
   // issue 17, classes 2–7 (variables, paths, steps, results, retries and matrix)
   'propagation', 'propagation-taskrun', 'legacy-vars', 'tekton-paths', 'step-order', 'step-results', 'matrix-empty',
+  // issue 17: Kubernetes objects in the file, several runs, taskRef kind, non-root pods, pod template env/volumes and task metadata
+  'kube-objects', 'several-runs', 'taskref-kind', 'non-root', 'pod-template',
 ];
 
 const noTekton = tektonUnavailable();
@@ -47,9 +53,12 @@ const cleanup: string[][] = [];
 const dir = join(ROOT, 'e2e/conformance');
 
 type Rec = Record<string, unknown>;
+interface Summary { readonly status: string; readonly reason?: string; readonly tasks?: Record<string, { status?: string; results?: unknown }>; readonly results?: unknown }
 interface Expectation {
   readonly args?: readonly string[];
-  readonly summary: { readonly status: string; readonly reason?: string; readonly tasks?: Record<string, { status?: string; results?: unknown }>; readonly results?: unknown };
+  readonly summary?: Summary;
+  /** A file of several runs: one summary per run, in order. */
+  readonly runs?: readonly Summary[];
 }
 interface Condition { readonly type: string; readonly status: string; readonly reason?: string }
 
@@ -83,37 +92,47 @@ function paramsOf(args: readonly string[]): { name: string; value: unknown }[] {
   return out;
 }
 
-/** Runs a case on Tekton and reads back what pipod's summary would say. */
-async function runOnTekton(name: string, want: Expectation): Promise<Rec> {
+/** Runs a case on Tekton and reads back what pipod's summary would say, one per run of the file. */
+async function runOnTekton(name: string, want: Expectation): Promise<Rec[]> {
   const text = readFileSync(join(dir, `${name}.yaml`), 'utf8').replaceAll(BUSYBOX_IMAGE, CLUSTER_BUSYBOX_IMAGE);
   const docs = parseAllDocuments(text).map((d) => d.toJSON() as Rec).filter((d) => d !== null);
-  const prName = `conf-${name}`;
-  let run = docs.find((d) => d['kind'] === 'PipelineRun' || d['kind'] === 'TaskRun');
-  // pipod keys a TaskRun's one task by its Task's name, else by the TaskRun's own name.
-  const runName = String(((run?.['metadata'] ?? {}) as Rec)['name'] ?? '');
-  const defs = docs.filter((d) => d !== run);
+  const isRun = (d: Rec): boolean => d['kind'] === 'PipelineRun' || d['kind'] === 'TaskRun';
+  let runs = docs.filter(isRun);
+  // ConfigMaps, Secrets and ServiceAccounts are applied with the definitions, as `kubectl create -f` of the file would.
+  const defs = docs.filter((d) => !isRun(d));
   const pipeline = defs.find((d) => d['kind'] === 'Pipeline');
   const task = defs.find((d) => d['kind'] === 'Task');
-  if (run === undefined && pipeline !== undefined) {
-    run = { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', spec: { pipelineRef: { name: (pipeline['metadata'] as Rec)['name'] } } };
-  } else if (run === undefined && task !== undefined) {
+  if (runs.length === 0 && pipeline !== undefined) {
+    runs = [{ apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', spec: { pipelineRef: { name: (pipeline['metadata'] as Rec)['name'] } } }];
+  } else if (runs.length === 0 && task !== undefined) {
     // A Task alone runs as pipod runs it: one TaskRun, the task keyed by its name.
-    run = { apiVersion: 'tekton.dev/v1', kind: 'TaskRun', spec: { taskRef: { name: (task['metadata'] as Rec)['name'] } } };
+    runs = [{ apiVersion: 'tekton.dev/v1', kind: 'TaskRun', spec: { taskRef: { name: (task['metadata'] as Rec)['name'] } } }];
   }
-  if (run === undefined) throw new Error(`${name}: no Pipeline, PipelineRun or Task`);
-  const kind = String(run['kind']).toLowerCase();
-  const params = paramsOf(want.args ?? []);
-  // pipod binds a workspace the run leaves unbound to an emptyDir; Tekton needs it said.
-  const declared = ((((pipeline ?? task)?.['spec'] as Rec | undefined)?.['workspaces'] ?? []) as { name: string; optional?: boolean }[]);
-  const bound = (((run['spec'] as Rec)['workspaces'] ?? []) as { name: string }[]);
-  const unbound = declared.filter((w) => !w.optional && !bound.some((b) => b.name === w.name)).map((w) => ({ name: w.name, emptyDir: {} }));
-  const spec = { ...(run['spec'] as Rec), ...(params.length > 0 ? { params } : {}), ...(unbound.length > 0 ? { workspaces: [...bound, ...unbound] } : {}) };
-  run = { ...run, metadata: { name: prName, namespace: NS }, spec };
+  if (runs.length === 0) throw new Error(`${name}: no Pipeline, PipelineRun or Task`);
   for (const d of defs) {
     const r = kubectl(['apply', '-n', NS, '-f', '-'], JSON.stringify(d));
     if (r.code !== 0) throw new Error(`${name}: kubectl apply: ${r.stderr}`);
     cleanup.push([String(d['kind']).toLowerCase(), String((d['metadata'] as Rec)['name'])]);
   }
+  const out: Rec[] = [];
+  // One after another, as pipod runs them.
+  for (const run of runs) {
+    // A file of several runs keeps their names (pipod run --name names one run).
+    const prName = runs.length > 1 ? String((run['metadata'] as Rec)['name']) : `conf-${name}`;
+    out.push(await runOneOnTekton(name, run, prName, want, runs.length > 1 ? undefined : pipeline ?? task));
+  }
+  return out;
+}
+
+async function runOneOnTekton(name: string, given: Rec, prName: string, want: Expectation, def: Rec | undefined): Promise<Rec> {
+  const kind = String(given['kind']).toLowerCase();
+  const params = paramsOf(want.args ?? []);
+  // pipod binds a workspace the run leaves unbound to an emptyDir; Tekton needs it said.
+  const declared = (((def?.['spec'] as Rec | undefined)?.['workspaces'] ?? []) as { name: string; optional?: boolean }[]);
+  const bound = (((given['spec'] as Rec)['workspaces'] ?? []) as { name: string }[]);
+  const unbound = declared.filter((w) => !w.optional && !bound.some((b) => b.name === w.name)).map((w) => ({ name: w.name, emptyDir: {} }));
+  const spec: Rec = { ...(given['spec'] as Rec), ...(params.length > 0 ? { params } : {}), ...(unbound.length > 0 ? { workspaces: [...bound, ...unbound] } : {}) };
+  const run = { ...given, metadata: { name: prName, namespace: NS }, spec };
   kubectl(['delete', kind, '-n', NS, prName, '--ignore-not-found']);
   cleanup.push([kind, prName]);
   const c = kubectl(['create', '-n', NS, '-f', '-'], JSON.stringify(run));
@@ -125,7 +144,8 @@ async function runOnTekton(name: string, want: Expectation): Promise<Rec> {
   if (kind === 'taskrun') {
     const results = ((pr['status'] as { results?: { name: string; value: unknown }[] } | undefined)?.results ?? []);
     const st = taskStatus(succeeded(pr));
-    const key = task !== undefined ? String((task['metadata'] as Rec)['name']) : runName;
+    // pipod keys a TaskRun's one task by its Task's name, else by the TaskRun's own name.
+    const key = String(((spec['taskRef'] as Rec | undefined)?.['name']) ?? ((given['metadata'] as Rec | undefined)?.['name']) ?? prName);
     return { status: st, tasks: { [key]: { status: st, results: Object.fromEntries(results.map((r) => [r.name, r.value])) } } };
   }
   const trs = JSON.parse(kubectl(['get', 'taskruns', '-n', NS, '-l', `tekton.dev/pipelineRun=${prName}`, '-o', 'json']).stdout) as { items: Rec[] };
@@ -138,7 +158,7 @@ async function runOnTekton(name: string, want: Expectation): Promise<Rec> {
   }
   // Tekton names a skipped matrixed task once; pipod's summary lists its instances (`<task>-<i>`).
   const skipped = new Set((prStatus.skippedTasks ?? []).map((s) => s.name));
-  for (const k of Object.keys(want.summary.tasks ?? {})) {
+  for (const k of Object.keys(want.summary?.tasks ?? {})) {
     if (!(k in tasks) && (skipped.has(k) || skipped.has(k.replace(/-\d+$/, '')))) tasks[k] = { status: 'Skipped' };
   }
   const cond = succeeded(pr) as Condition;
@@ -148,16 +168,18 @@ async function runOnTekton(name: string, want: Expectation): Promise<Rec> {
   };
 }
 
-/** The parts of an expectation that Tekton reports too. */
-function comparable(want: Expectation): Rec {
-  const tasks: Record<string, Rec> = {};
-  for (const [k, t] of Object.entries(want.summary.tasks ?? {})) {
-    tasks[k] = { ...(t.status !== undefined ? { status: t.status } : {}), ...(t.results !== undefined ? { results: t.results } : {}) };
-  }
-  return {
-    status: want.summary.status, ...(want.summary.reason !== undefined ? { reason: want.summary.reason } : {}), tasks,
-    ...(want.summary.results !== undefined ? { results: want.summary.results } : {}),
-  };
+/** The parts of an expectation that Tekton reports too, one per run. */
+function comparable(want: Expectation): Rec[] {
+  return (want.runs ?? (want.summary ? [want.summary] : [])).map((sum) => {
+    const tasks: Record<string, Rec> = {};
+    for (const [k, t] of Object.entries(sum.tasks ?? {})) {
+      tasks[k] = { ...(t.status !== undefined ? { status: t.status } : {}), ...(t.results !== undefined ? { results: t.results } : {}) };
+    }
+    return {
+      status: sum.status, ...(sum.reason !== undefined ? { reason: sum.reason } : {}), tasks,
+      ...(sum.results !== undefined ? { results: sum.results } : {}),
+    };
+  });
 }
 
 describe.skipIf(noTekton !== undefined)('conformance cases on real Tekton', () => {

@@ -122,4 +122,13 @@ describe('taskRunObject', () => {
     expect(tr.metadata?.labels?.['tekton.dev/pipelineRun']).toBe('r');
     expect(tr.metadata?.labels?.['tekton.dev/pipelineTask']).toBe('build');
   });
+
+  it("carries the task's own labels and annotations (taskSpec.metadata), pipod's own winning", () => {
+    const run = { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun', metadata: { name: 'r', namespace: 'ns', uid: 'u' } };
+    const tr = taskRunObject(run, 'build', 'r-build', 'r-pipod', {
+      steps: [], results: [], metadata: { labels: { app: 'web', 'tekton.dev/pipelineTask': 'other' }, annotations: { note: 'n' } },
+    });
+    expect(tr.metadata?.labels).toMatchObject({ app: 'web', 'tekton.dev/pipelineTask': 'build' });
+    expect(tr.metadata?.annotations).toEqual({ note: 'n', 'pipod.dev/pod': 'r-pipod', 'pipod.dev/pipeline-task': 'build' });
+  });
 });

@@ -125,3 +125,30 @@ describe('pipod run usage errors', () => {
     expect([r.code, r.err]).toEqual([2, err]);
   }, 60_000);
 });
+
+describe('inputs of several runs and Kubernetes objects', () => {
+  const tr = (n: string, script = 'true') => `apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: ${n}}\nspec:\n  taskSpec:\n    steps: [{name: s, image: busybox, script: '${script}'}]\n`;
+  const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n';
+
+  it('pipod build prints the objects, then every Pod, as multi-document YAML', () => {
+    const r = pipod('build', '-f', file('several.yaml', [cm, tr('one'), tr('two')].join('---\n')));
+    expect(r.code).toBe(0);
+    const docs = r.out.split(/^---$/m).map((d) => parse(d) as { kind: string; metadata: { name: string } });
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['ConfigMap/cfg', 'Pod/one-pod', 'Pod/two-pod']);
+  }, 60_000);
+
+  it('pipod build -o json prints a v1 List of them', () => {
+    const r = pipod('build', '-o', 'json', '-f', file('several.yaml', [cm, tr('one'), tr('two')].join('---\n')));
+    const list = JSON.parse(r.out) as { kind: string; items: { kind: string }[] };
+    expect([list.kind, list.items.map((i) => i.kind)]).toEqual(['List', ['ConfigMap', 'Pod', 'Pod']]);
+  }, 60_000);
+
+  it('pipod run refuses --name for several runs, and nothing runs when one of them is invalid', () => {
+    const f = file('several.yaml', [tr('one'), tr('two')].join('---\n'));
+    expect(pipod('run', '--name', 'x', '-f', f).err).toContain('pipod: --name names one run; the files hold 2 (TaskRun/one, TaskRun/two)\n');
+    const bad = pipod('run', '-f', file('bad.yaml', [tr('one'), `${tr('two')}  timeout: soon\n`].join('---\n')));
+    expect([bad.code, bad.err.split('\n').filter((l) => l.startsWith('TaskRun/') || l.startsWith('pipod: 1 error'))]).toEqual([
+      2, ['TaskRun/two: spec.timeout: invalid duration "soon": use Go duration syntax such as 1h30m, 90s or 500ms', 'pipod: 1 error; nothing run'],
+    ]);
+  }, 60_000);
+});

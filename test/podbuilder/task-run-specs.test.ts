@@ -92,11 +92,10 @@ describe('per-task pod templates', () => {
 
   it('that disagree are errors naming both places', () => {
     expect(validate([{ name: 'r.yaml', text: run(
-      '    - pipelineTaskName: a\n      podTemplate: {nodeSelector: {zone: b}, securityContext: {fsGroup: 1000}, env: []}\n'
+      '    - pipelineTaskName: a\n      podTemplate: {nodeSelector: {zone: b}, securityContext: {fsGroup: 1000}, env: [{name: A, value: x}]}\n'
       + '    - pipelineTaskName: b\n      podTemplate: {securityContext: {fsGroup: 2000}, schedulerName: other}\n',
       '  taskRunTemplate:\n    podTemplate: {nodeSelector: {zone: a}, schedulerName: mine}\n',
     ) }])).toEqual([
-      { source: 'PipelineRun/r', path: 'spec.taskRunSpecs[0].podTemplate.env', message: 'podTemplate env is not supported yet' },
       { source: 'PipelineRun/r', path: 'spec.taskRunSpecs[0].podTemplate.nodeSelector.zone', message: 'task "a" sets "b" but the run sets "a" (spec.taskRunTemplate.podTemplate.nodeSelector.zone): one pod has one nodeSelector' },
       { source: 'PipelineRun/r', path: 'spec.taskRunSpecs[1].podTemplate.securityContext.fsGroup', message: 'task "b" sets 2000 but task "a" sets 1000 (spec.taskRunSpecs[0].podTemplate.securityContext.fsGroup): one pod has one securityContext' },
       { source: 'PipelineRun/r', path: 'spec.taskRunSpecs[1].podTemplate.schedulerName', message: 'task "b" sets "other" but the run sets "mine" (spec.taskRunTemplate.podTemplate.schedulerName): one pod has one schedulerName' },

@@ -211,6 +211,7 @@ export function taskShapes(plan: ExecutionPlan): Record<string, TaskShape> {
       ...(t.taskRef ? { taskRef: t.taskRef } : {}),
       steps: t.steps.map((s) => ({ name: s.name, image: s.image })),
       results: t.results.map((x) => ({ name: x.name, type: x.type })),
+      ...(t.metadata ? { metadata: t.metadata } : {}),
     };
   }
   return out;

@@ -43,6 +43,14 @@ export const RESOURCES = {
   customRuns: { group: 'tekton.dev', version: 'v1beta1', plural: 'customruns' },
 } as const satisfies Record<string, Resource>;
 
+/** A core/v1 object a run may bring along (see `@pipod/podbuilder`'s KubeObject). */
+export interface CoreObject {
+  readonly apiVersion: 'v1';
+  readonly kind: 'ConfigMap' | 'Secret' | 'ServiceAccount';
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly [field: string]: unknown;
+}
+
 /** Wraps a client-node call: errors become KubeApiError with the HTTP status (branch on it, not on text). */
 async function call<T>(operation: string, f: () => Promise<T>): Promise<T> {
   try {
@@ -210,6 +218,23 @@ export class Kube {
   /** Replaces a Secret (compare-and-swap on the resourceVersion in body). */
   replaceSecret(namespace: string, body: k8s.V1Secret): Promise<k8s.V1Secret> {
     return call(`replace secret ${namespace}/${body.metadata?.name ?? ''}`, () => this.core.replaceNamespacedSecret({ namespace, name: body.metadata?.name ?? '', body }));
+  }
+
+  /** Creates a ConfigMap, Secret or ServiceAccount (objects `pipod run` creates with a run); 409 when it exists. */
+  async createCoreObject(namespace: string, body: CoreObject): Promise<void> {
+    const name = body.metadata.name;
+    const op = `create ${body.kind.toLowerCase()} ${namespace}/${name}`;
+    if (body.kind === 'ConfigMap') await call(op, () => this.core.createNamespacedConfigMap({ namespace, body: body as k8s.V1ConfigMap }));
+    else if (body.kind === 'Secret') await call(op, () => this.core.createNamespacedSecret({ namespace, body: body as k8s.V1Secret }));
+    else await call(op, () => this.core.createNamespacedServiceAccount({ namespace, body: body as k8s.V1ServiceAccount }));
+  }
+
+  /** Deletes a ConfigMap, Secret or ServiceAccount. */
+  async deleteCoreObject(namespace: string, kind: CoreObject['kind'], name: string): Promise<void> {
+    const op = `delete ${kind.toLowerCase()} ${namespace}/${name}`;
+    if (kind === 'ConfigMap') await call(op, () => this.core.deleteNamespacedConfigMap({ namespace, name }));
+    else if (kind === 'Secret') await call(op, () => this.core.deleteNamespacedSecret({ namespace, name }));
+    else await call(op, () => this.core.deleteNamespacedServiceAccount({ namespace, name }));
   }
 
   /** GETs a MutatingWebhookConfiguration. */

@@ -263,6 +263,8 @@ export interface TaskShape {
   readonly taskRef?: string;
   readonly steps: readonly { readonly name: string; readonly image: string }[];
   readonly results: readonly { readonly name: string; readonly type: string }[];
+  /** The task's own labels and annotations (`taskSpec.metadata`, `taskRunSpecs[].metadata`), as Tekton puts them on its TaskRun. */
+  readonly metadata?: { readonly labels?: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>> };
 }
 
 /** The TaskRun object (without status) that mirrors one task; Tekton validates it, so its taskSpec is minimal and valid. */
@@ -278,10 +280,11 @@ export function taskRunObject(run: KObject, task: string, name: string, pod: str
       name,
       namespace: run.metadata?.namespace,
       labels: {
+        ...(shape?.metadata?.labels ?? {}),
         [LABEL_MANAGED]: 'pipod', [runLabel]: runName, 'tekton.dev/pipelineTask': dnsLabel([task]), [LABEL_RUN_NAME]: runName,
         ...(run.metadata?.uid ? { [LABEL_RUN_UID]: run.metadata.uid } : {}),
       },
-      annotations: { 'pipod.dev/pod': pod, 'pipod.dev/pipeline-task': task },
+      annotations: { ...(shape?.metadata?.annotations ?? {}), 'pipod.dev/pod': pod, 'pipod.dev/pipeline-task': task },
       ownerReferences: [ownerReference(run, false)],
     } as KObject['metadata'],
     spec: {

@@ -152,6 +152,8 @@ export interface PlanTask {
    * a plan from an older builder) that the runtime must look.
    */
   readonly consumes?: readonly PlanResultRef[];
+  /** Labels and annotations of the task's TaskRun (`taskSpec.metadata`, `taskRunSpecs[].metadata`); absent when none. */
+  readonly metadata?: { readonly labels?: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>> };
 }
 
 /** One task result a task consumes. */

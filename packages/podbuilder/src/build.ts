@@ -3,14 +3,22 @@ import type { ExecutionPlan } from '@pipod/plan';
 import { compile } from './compile.ts';
 import { type FieldError, Sink } from './errors.ts';
 import { type SourceFile, loadDocuments } from './load.ts';
+import { type KubeObject, kubeObjects } from './objects.ts';
 import { type BuildOptions, DEFAULT_RUNTIME_IMAGE, type ImageConfig } from './options.ts';
 import { writePod } from './pod.ts';
 import { ResourceError, planPeakRequests, type ResourceExplanation } from './resources.ts';
 import type { Raw } from './read.ts';
 
-/** Outcome of a build: a plan and a Pod, or every error found. */
+/**
+ * Outcome of a build: a plan and a Pod, or every error found. `objects` are
+ * the ConfigMaps, Secrets and ServiceAccounts of the input, for the runtime to
+ * create with the run (the builder does no I/O).
+ */
 export type BuildResult =
-  | { readonly kind: 'ok'; readonly plan: ExecutionPlan; readonly pod: Raw; readonly resources: ResourceExplanation; readonly warnings: readonly FieldError[] }
+  | {
+    readonly kind: 'ok'; readonly plan: ExecutionPlan; readonly pod: Raw; readonly objects: readonly KubeObject[];
+    readonly resources: ResourceExplanation; readonly warnings: readonly FieldError[];
+  }
   | { readonly kind: 'invalid'; readonly errors: readonly FieldError[]; readonly warnings: readonly FieldError[] };
 
 /** Builds the ExecutionPlan and the Pod for Tekton YAML sources. Pure and deterministic. */
@@ -19,13 +27,22 @@ export function build(sources: readonly SourceFile[], options: BuildOptions = {}
   const loaded = loadDocuments(sources);
   for (const e of loaded.errors) sink.error(e.source, e.path, e.message);
   const compiled = compile(loaded.documents, options, sink);
+  const objects = kubeObjects(loaded.documents, compiled?.plan.run.namespace ?? options.namespace ?? 'default', sink);
   if (!compiled || sink.errors.length > 0) return { kind: 'invalid', errors: sink.errors, warnings: sink.warnings };
   const written = writePod(compiled.plan, compiled.pod, options.runtimeImage ?? DEFAULT_RUNTIME_IMAGE);
   const peak = peakRequests(written, compiled.plan, options, sink);
   if (peak === undefined) return { kind: 'invalid', errors: sink.errors, warnings: sink.warnings };
   checkLimits(peak.pod, sink);
   if (sink.errors.length > 0) return { kind: 'invalid', errors: sink.errors, warnings: sink.warnings };
-  return { kind: 'ok', plan: compiled.plan, pod: peak.pod, resources: peak.explanation, warnings: sink.warnings };
+  return { kind: 'ok', plan: compiled.plan, pod: peak.pod, objects, resources: peak.explanation, warnings: sink.warnings };
+}
+
+/**
+ * The PipelineRuns and TaskRuns of the input, in order (`Kind/name`): Tekton
+ * runs every one of them, so callers build each with its `runIndex`.
+ */
+export function runsOf(sources: readonly SourceFile[]): string[] {
+  return loadDocuments(sources).documents.filter((d) => d.kind === 'PipelineRun' || d.kind === 'TaskRun').map((d) => d.source);
 }
 
 /**
@@ -64,10 +81,26 @@ function checkLimits(pod: Raw, sink: Sink): void {
 /** etcd's default request size limit, which caps one Kubernetes object. */
 export const MAX_OBJECT_BYTES = 1536 * 1024;
 
-/** Every error of the input (empty when it builds). */
+/**
+ * One build per run of the input, in order (a single build when it holds one
+ * run or none): Tekton runs every PipelineRun and TaskRun of a file.
+ */
+export function buildEach(sources: readonly SourceFile[], options: BuildOptions = {}): BuildResult[] {
+  const runs = options.runIndex === undefined ? runsOf(sources).length : 0;
+  if (runs <= 1) return [build(sources, options)];
+  return Array.from({ length: runs }, (_, i) => build(sources, { ...options, runIndex: i }));
+}
+
+/** Every error of the input (empty when it builds), each once; with several runs, those of each run. */
 export function validate(sources: readonly SourceFile[], options: BuildOptions = {}): readonly FieldError[] {
-  const r = build(sources, options);
-  return r.kind === 'ok' ? [] : r.errors;
+  return uniqueErrors(buildEach(sources, options).flatMap((r) => (r.kind === 'ok' ? [] : r.errors)));
+}
+
+/** The problems in order, each once (builds of several runs of one input report a shared Task's errors each). */
+export function uniqueErrors(errors: readonly FieldError[]): FieldError[] {
+  const seen = new Map<string, FieldError>();
+  for (const e of errors) seen.set(`${e.source}\u0000${e.path}\u0000${e.message}`, e);
+  return [...seen.values()];
 }
 
 /**
@@ -82,6 +115,6 @@ export function imagesToResolve(sources: readonly SourceFile[], options: BuildOp
       return { entrypoint: ['/bin/true'], cmd: [] };
     },
   };
-  build(sources, { ...options, imageConfigResolver: probe });
+  buildEach(sources, { ...options, imageConfigResolver: probe });
   return [...wanted].sort();
 }

@@ -26,6 +26,7 @@ import { expandMatrix, matrixResolver } from './compile/matrix.ts';
 import { Names, PodContainers } from './compile/container.ts';
 import { type RunContext, compileTask } from './compile/task.ts';
 import { compilePipelineSidecars } from './compile/pipeline-sidecars.ts';
+import { podMetadata } from './compile/metadata.ts';
 import type { Compiled, Resolved } from './compile/types.ts';
 
 export { DEFAULT_TIMEOUT_MS, documentResolver } from './compile/documents.ts';
@@ -37,12 +38,19 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
   const store = new Documents(sink, options.resolver ?? documentResolver(docs));
   // Every document is checked, used or not, so a file of Tasks validates on its own.
   const runs: RunSpec[] = [];
+  // With several runs each is built on its own (`options.runIndex`); only that one is read here.
+  const runDocs = docs.filter((d) => d.kind === 'PipelineRun' || d.kind === 'TaskRun');
+  const picked = options.runIndex !== undefined ? runDocs[options.runIndex] : undefined;
+  if (options.runIndex !== undefined && !picked) {
+    sink.error('options', 'runIndex', `there is no run ${options.runIndex + 1}: the input holds ${runDocs.length}`);
+    return undefined;
+  }
   for (const doc of docs) {
     const r = { source: doc.source, body: doc.body };
     if (doc.kind === 'Task') store.task(r);
     else if (doc.kind === 'Pipeline') store.pipeline(r);
     else if (doc.kind === 'StepAction') store.stepAction(r);
-    else runs.push(readRun(sink.at(doc.source), doc.kind, doc.body));
+    else if ((doc.kind === 'PipelineRun' || doc.kind === 'TaskRun') && (picked === undefined || picked === doc)) runs.push(readRun(sink.at(doc.source), doc.kind, doc.body));
   }
   const root = pickRoot(docs, runs, sink, store);
   if (!root) return undefined;
@@ -179,12 +187,18 @@ export function compile(docs: readonly LoadedDocument[], options: BuildOptions, 
     results, sidecars: planSidecars, settings: DEFAULT_SETTINGS,
     ...(groupNames.length > 0 ? { groups: Object.fromEntries(groupNames.map((n) => [n, expandDep(n)])) } : {}),
   };
-  const labels: Record<string, string> = { ...(run?.labels ?? {}) };
+  // Tekton copies a task's taskSpec.metadata and taskRunSpecs[].metadata onto its TaskRun and Pod; this pod is every task's.
+  const meta = podMetadata({ labels: run?.labels ?? {}, annotations: run?.annotations ?? {} }, [
+    ...[...pipeline.tasks, ...pipeline.finally].flatMap((pt) => (pt.metadata ? [{ who: `task "${pt.name}"`, meta: pt.metadata, d: pd }] : [])),
+    ...(run?.taskRunSpecs ?? []).flatMap((x) => (x.metadata ? [{ who: `taskRunSpecs of "${x.pipelineTaskName}"`, meta: x.metadata, d: rd }] : [])),
+  ]);
+  if (sink.errors.length > 0) return undefined;
+  const labels: Record<string, string> = meta.labels;
   labels['tekton.dev/pipeline'] = labelValue(root.pipelineName);
   labels['tekton.dev/pipelineRun'] = labelValue(runName);
   if (root.taskRunName !== undefined) labels['tekton.dev/taskRun'] = labelValue(root.taskRunName);
   labels['app.kubernetes.io/managed-by'] = 'pipod';
-  const annotations: Record<string, string> = { ...(run?.annotations ?? {}) };
+  const annotations: Record<string, string> = meta.annotations;
   delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
   annotations['pipod.dev/tasks'] = JSON.stringify(sortObject(pod.annotations));
   return {

@@ -1,7 +1,8 @@
 /** pipod podbuilder: Tekton v1 YAML → validation → ExecutionPlan → one Pod. */
-export { build, validate, imagesToResolve, type BuildResult } from './build.ts';
+export { build, buildEach, validate, imagesToResolve, runsOf, uniqueErrors, type BuildResult } from './build.ts';
+export { type KubeObject, objectFiles } from './objects.ts';
 export { type FieldError, formatError, viaField, viaIndex, viaKey } from './errors.ts';
-export { loadDocuments, toYaml, toJson, toCompactJson, sortKeys, type SourceFile, type LoadedDocument, type LoadResult, type DocKind } from './load.ts';
+export { loadDocuments, toYaml, toJson, toCompactJson, sortKeys, type SourceFile, type LoadedDocument, type LoadResult, type DocKind, type KubeKind, KUBE_KINDS, isKubeKind } from './load.ts';
 export {
   type BuildOptions, type RefResolver, type ResolvedDocument, type ImageConfig, type ImageConfigResolver, type WorkspaceOverride,
   DEFAULT_RUNTIME_IMAGE, mapImageConfigResolver, parseWorkspaceArg,

@@ -12,8 +12,22 @@ export interface SourceFile {
   readonly text: string;
 }
 
+/** The Tekton document kinds pipod reads. */
+export type TektonKind = 'Pipeline' | 'Task' | 'PipelineRun' | 'TaskRun' | 'StepAction';
+
+/** The Kubernetes kinds a Tekton file may hold next to its Tekton documents; they are created with the run (see objects.ts). */
+export type KubeKind = 'ConfigMap' | 'Secret' | 'ServiceAccount';
+
 /** The document kinds pipod reads. */
-export type DocKind = 'Pipeline' | 'Task' | 'PipelineRun' | 'TaskRun' | 'StepAction';
+export type DocKind = TektonKind | KubeKind;
+
+/** The Kubernetes kinds pipod reads (core `v1`). */
+export const KUBE_KINDS: readonly KubeKind[] = ['ConfigMap', 'Secret', 'ServiceAccount'];
+
+/** True for the Kubernetes kinds (as opposed to the Tekton ones). */
+export function isKubeKind(kind: string): kind is KubeKind {
+  return (KUBE_KINDS as readonly string[]).includes(kind);
+}
 
 /** A parsed Tekton document with where it came from. */
 export interface LoadedDocument {
@@ -33,7 +47,7 @@ export interface LoadResult {
   readonly errors: readonly FieldError[];
 }
 
-const KINDS: readonly string[] = ['Pipeline', 'Task', 'PipelineRun', 'TaskRun', 'StepAction'];
+const KINDS: readonly string[] = ['Pipeline', 'Task', 'PipelineRun', 'TaskRun', 'StepAction', ...KUBE_KINDS];
 const LATER_KINDS: Readonly<Record<string, string>> = {
   ClusterTask: 'ClusterTask was removed from tekton.dev/v1; use a Task',
   CustomRun: 'custom runs cannot run inside one pod',
@@ -84,8 +98,8 @@ export function loadDocuments(files: readonly SourceFile[]): LoadResult {
         errors.push({ source, path: 'kind', message: LATER_KINDS[kind] ?? `unsupported kind "${kind}" (expected one of ${KINDS.join(', ')})` });
         return;
       }
-      // StepActions were tekton.dev/v1alpha1, then v1beta1; every other kind is read as v1.
-      const versions = kind === 'StepAction' ? ['tekton.dev/v1beta1', 'tekton.dev/v1alpha1'] : ['tekton.dev/v1'];
+      // StepActions were tekton.dev/v1alpha1, then v1beta1; every other Tekton kind is read as v1; the Kubernetes kinds are core v1.
+      const versions = isKubeKind(kind) ? ['v1'] : kind === 'StepAction' ? ['tekton.dev/v1beta1', 'tekton.dev/v1alpha1'] : ['tekton.dev/v1'];
       if (typeof apiVersion !== 'string' || !versions.includes(apiVersion)) {
         errors.push({ source, path: 'apiVersion', message: typeof apiVersion === 'string' ? `unsupported apiVersion "${apiVersion}" (only ${versions.join(' or ')} is read)` : 'required field is missing' });
         return;
@@ -94,12 +108,14 @@ export function loadDocuments(files: readonly SourceFile[]): LoadResult {
         errors.push({ source, path: 'metadata.name', message: 'required field is missing' });
         return;
       }
-      const prev = seen.get(source);
+      // Runs named by generateName alone may repeat (each gets its own name when created).
+      const named = isRecord(meta) && typeof meta['name'] === 'string';
+      const prev = named ? seen.get(source) : undefined;
       if (prev !== undefined) {
         errors.push({ source, path: 'metadata.name', message: `duplicate document: ${source} is also defined in ${prev}` });
         return;
       }
-      seen.set(source, where);
+      if (named) seen.set(source, where);
       documents.push({ file: f.name, index, kind: kind as DocKind, name, source, body });
     });
   }

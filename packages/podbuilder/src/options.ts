@@ -69,6 +69,8 @@ export interface BuildOptions {
   readonly uid?: string;
   /** When the run started (RFC 3339), carried in the plan; the run-level timeouts count from it (default: from the supervisor's start). */
   readonly startTime?: string;
+  /** Which run to build when the input holds several PipelineRuns/TaskRuns: its position among them (see `runsOf`); without it several runs are an error. */
+  readonly runIndex?: number;
   /** Resolver for taskRef/pipelineRef (default: the documents given). */
   readonly resolver?: RefResolver;
   /** Resolver for image entrypoints (no default: steps without command or script are then errors). */

@@ -5,7 +5,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { PipodError } from '@pipod/plan';
 import { withImageConfigs } from '../images.ts';
 import {
-  type BuildOptions, type SourceFile, type WorkspaceOverride, INPUT_LIMITS, build, formatError, formatResourceExplanation, limitMessage, loadDocuments, parseWorkspaceArg, toJson, toYaml,
+  type BuildOptions, type SourceFile, type WorkspaceOverride, INPUT_LIMITS, buildEach, formatError, uniqueErrors, formatResourceExplanation, limitMessage, loadDocuments, parseWorkspaceArg, toJson, toYaml,
 } from '@pipod/podbuilder';
 import { EXIT_CODES_HELP } from '../exit-codes.ts';
 
@@ -177,17 +177,28 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
     .epilog(EXIT_CODES_HELP) as unknown as Argv<BuildArgs>,
   handler: async (a) => {
     const { sources, options } = await prepare(a);
-    const r = build(sources, options);
-    for (const w of r.warnings) process.stderr.write(`warning: ${formatError(w)}\n`);
-    if (r.kind === 'invalid') {
-      for (const e of r.errors) process.stderr.write(`${formatError(e)}\n`);
-      throw new PipodError('INVALID', `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}; nothing built`);
+    // A file may hold several runs: each is built (and printed) in turn.
+    const results = buildEach(sources, options);
+    for (const w of uniqueErrors(results.flatMap((r) => r.warnings))) process.stderr.write(`warning: ${formatError(w)}\n`);
+    const errors = uniqueErrors(results.flatMap((r) => (r.kind === 'invalid' ? r.errors : [])));
+    const ok = results.flatMap((r) => (r.kind === 'ok' ? [r] : []));
+    if (errors.length > 0 || ok.length === 0) {
+      for (const e of errors) process.stderr.write(`${formatError(e)}\n`);
+      throw new PipodError('INVALID', `${errors.length} error${errors.length === 1 ? '' : 's'}; nothing built`);
     }
     if (a['explain-resources']) {
-      process.stdout.write(a.output === 'json' ? toJson(r.resources) : formatResourceExplanation(r.resources));
+      if (a.output === 'json') process.stdout.write(toJson(ok.length === 1 ? ok[0]?.resources : ok.map((r) => r.resources)));
+      else process.stdout.write(ok.map((r) => `${ok.length > 1 ? `# ${r.plan.run.pipelineRunName}\n` : ''}${formatResourceExplanation(r.resources)}`).join('\n'));
       return;
     }
-    const out = a.plan ? r.plan : r.pod;
-    process.stdout.write(a.output === 'json' ? toJson(out) : toYaml(out));
+    // The ConfigMaps, Secrets and ServiceAccounts of the input come first, so the output can be `kubectl create -f`'d as is.
+    const docs: unknown[] = a.plan ? ok.map((r) => r.plan) : [...(ok[0]?.objects ?? []), ...ok.map((r) => r.pod)];
+    process.stdout.write(printDocs(docs, a.output));
   },
 };
+
+/** One document as itself; several as multi-document YAML, or as JSON in a `v1` List (what kubectl reads). */
+export function printDocs(docs: readonly unknown[], output: 'yaml' | 'json'): string {
+  if (docs.length === 1) return output === 'json' ? toJson(docs[0]) : toYaml(docs[0]);
+  return output === 'json' ? toJson({ apiVersion: 'v1', kind: 'List', items: docs }) : docs.map((d) => toYaml(d)).join('---\n');
+}

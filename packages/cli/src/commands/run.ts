@@ -9,10 +9,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { PLAN_ENV_PREFIX, PipodError, type ExecutionPlan, type RunEvent, type RunSummary } from '@pipod/plan';
-import { DEADLINE_MARGIN_S, build, encodePlan, formatError, parseDuration } from '@pipod/podbuilder';
+import { DEADLINE_MARGIN_S, build, buildEach, encodePlan, formatError, parseDuration, runsOf, uniqueErrors } from '@pipod/podbuilder';
 import { type SourceArgs, prepare, sourceOptions } from './build.ts';
 import { RUNTIMES, createRuntime, staleRuntimeImageWarning, type KubePod, type LogLine, type RunPhase } from '../runtime/index.ts';
-import { EXIT, EXIT_CODES_HELP } from '../exit-codes.ts';
+import { EXIT, EXIT_CODES_HELP, exitCodeFor } from '../exit-codes.ts';
 import { LiveRenderer, isEventDebris } from '../render/live.ts';
 import { TailCollector, buildReport } from '../render/report.ts';
 import { summaryText } from '../render/summary.ts';
@@ -112,99 +112,147 @@ export const runCommand: CommandModule<object, RunArgs> = {
     // The first line comes at once: looking up images and building can take seconds.
     live.line(color.dim(`pipod: running ${files.join(' ')}${a.pipeline !== undefined ? ` (pipeline ${a.pipeline})` : ''} on ${a.runtime}`));
     live.status('reading and building');
-    let built: ReturnType<typeof build>;
+    let input: Awaited<ReturnType<typeof prepare>>;
+    let runs: string[];
     try {
-      const { sources, options } = await prepare(a);
-      // The run's timeouts count from here, as Tekton's count from the PipelineRun's start: pod startup is part of the budget.
-      built = build(sources, { ...options, startTime: new Date().toISOString() });
-    } catch (e) {
-      live.finish();
-      throw e;
-    }
-    const r = built;
-    for (const w of r.warnings) process.stderr.write(`warning: ${formatError(w)}\n`);
-    if (r.kind === 'invalid') {
-      live.finish();
-      for (const e of r.errors) process.stderr.write(`${formatError(e)}\n`);
-      throw new PipodError('INVALID', `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}; nothing run`);
-    }
-    let pod = r.pod as unknown as KubePod;
-    let plan = r.plan;
-    if (timeoutMs !== undefined) ({ pod, plan } = withPipelineTimeout(pod, plan, timeoutMs));
-
-    const bundle = checkoutBundle();
-    const runtimeImage = pod.spec.initContainers?.[0]?.image;
-    if (a.runtime === 'podman' && bundle !== undefined && runtimeImage !== undefined) {
-      const stale = staleRuntimeImageWarning(runtimeImage, bundle);
-      if (stale !== undefined) process.stderr.write(`warning: ${stale}\n`);
-    }
-    try {
+      input = await prepare(a);
+      runs = runsOf(input.sources);
+      if (runs.length > 1 && a.name !== undefined) throw new PipodError('USAGE', `--name names one run; the files hold ${runs.length} (${runs.join(', ')})`);
+      // Every run is checked before any runs: nothing starts when one of them is invalid.
+      const checked = buildEach(input.sources, input.options);
+      for (const w of uniqueErrors(checked.flatMap((r) => r.warnings))) process.stderr.write(`warning: ${formatError(w)}\n`);
+      const errors = uniqueErrors(checked.flatMap((r) => (r.kind === 'invalid' ? r.errors : [])));
+      if (errors.length > 0) {
+        live.finish();
+        for (const e of errors) process.stderr.write(`${formatError(e)}\n`);
+        throw new PipodError('INVALID', `${errors.length} error${errors.length === 1 ? '' : 's'}; nothing run`);
+      }
       await preflight(a.runtime);
-    } catch (e) {
-      live.finish();
-      throw e;
-    }
-    const runtime = createRuntime(a.runtime, {
-      kubernetes: {
-        ...(a.kubeconfig !== undefined ? { kubeconfig: a.kubeconfig } : {}), ...(a.namespace !== undefined ? { namespace: a.namespace } : {}),
-        ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
-      },
-    });
-    const pipelineMs = plan.timeouts.pipelineMs;
-    const events: RunEvent[] = [];
-    const tails = new TailCollector();
-    let messages: Record<string, string> = {};
-    let store: RunWriter | undefined;
-    live.status('starting the pod');
-    // Output is always followed so the run store has it; --logs only decides whether it is printed.
-    const handle = runtime.start(
-      { pod, plan, logs: true, keep: a.keep, ...(pipelineMs !== undefined && pipelineMs > 0 ? { watchdogMs: pipelineMs + DEADLINE_MARGIN_S * 1000 } : {}) },
-      {
-        onEvent: (e) => {
-          if (e.type !== 'run.finished') events.push(e);
-          store?.event(e);
-          live.event(e);
-        },
-        onLog: (l) => {
-          if (isEventDebris(l)) return;
-          tails.add(l);
-          store?.log(l);
-          live.log(l);
-        },
-        onNote: (m) => live.note(m),
-        onStepMessages: (m) => { messages = { ...m }; },
-        onPhase: (p) => live.status(PHASES[p]),
-      },
-    );
-    const runRef = { id: handle.podName, pipeline: plan.run.pipelineName };
-    try {
-      store = new RunStore().create({
-        id: handle.podName, pipeline: plan.run.pipelineName, runtime: a.runtime, files, startedAt: new Date().toISOString(), keep: a.keep,
-        ...(a.namespace !== undefined ? { namespace: a.namespace } : {}),
-      });
-    } catch {
-      store = undefined;
-    }
-    live.note(`run ${handle.podName}`);
-    const onSignal = (): void => { void handle.cancel('graceful'); };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    let summary: RunSummary;
-    try {
-      summary = await handle.result;
-    } catch (e) {
-      live.finish();
-      store?.error(e instanceof Error ? e.message : String(e));
-      throw e;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      live.finish();
     }
-    live.finish();
-    const report = buildReport(summary, { events, ...tails.inputs(), messages, run: { ...runRef, ...(store !== undefined ? { dir: store.dir } : {}) } });
-    store?.finish(report);
-    if (a.output === 'json') process.stdout.write(`${JSON.stringify(report)}\n`);
-    else process.stdout.write(`${summaryText(report, { color })}\n`);
-    process.exitCode = summary.status === 'Succeeded' ? EXIT.ok : EXIT.runFailed;
+    const ctx: RunContext = { a, files, timeoutMs, startTimeoutMs, out, color };
+    if (runs.length <= 1) {
+      process.exitCode = await runOne(ctx, input, undefined);
+      return;
+    }
+    // Tekton runs every run of a file; here each gets its own pod, one after another, and the exit code is the worst.
+    let worst: number = EXIT.ok;
+    const tally = new Map<string, number>();
+    for (const [i, source] of runs.entries()) {
+      out.write(`${color.dim(`pipod: run ${i + 1} of ${runs.length}: ${source}`)}\n`);
+      let code: number;
+      try {
+        code = await runOne(ctx, input, i);
+      } catch (e) {
+        if (!(e instanceof PipodError)) throw e;
+        process.stderr.write(`pipod: ${source}: ${e.message}\n`);
+        code = exitCodeFor(e);
+      }
+      const what = code === EXIT.ok ? 'succeeded' : code === EXIT.runFailed ? 'did not succeed' : 'could not run';
+      tally.set(what, (tally.get(what) ?? 0) + 1);
+      worst = Math.max(worst, code);
+    }
+    out.write(`${color.dim(`pipod: ${runs.length} runs: ${[...tally].map(([w, n]) => `${n} ${w}`).join(', ')}`)}\n`);
+    process.exitCode = worst;
   },
 };
+
+/** What every run of one `pipod run` shares. */
+interface RunContext {
+  readonly a: RunArgs;
+  readonly files: readonly string[];
+  readonly timeoutMs: number | undefined;
+  readonly startTimeoutMs: number | undefined;
+  readonly out: NodeJS.WriteStream;
+  readonly color: ReturnType<typeof colorFor>;
+}
+
+/** Builds one run (the `runIndex`-th of the input, or its only one) and runs it to its summary; the exit code of its outcome. */
+async function runOne(ctx: RunContext, input: Awaited<ReturnType<typeof prepare>>, runIndex: number | undefined): Promise<number> {
+  const { a, files, timeoutMs, startTimeoutMs, out, color } = ctx;
+  const live = new LiveRenderer({ out, tty: isLive(out), color, logs: a.logs });
+  // The run's timeouts count from here, as Tekton's count from the PipelineRun's start: pod startup is part of the budget.
+  const r = build(input.sources, { ...input.options, startTime: new Date().toISOString(), ...(runIndex !== undefined ? { runIndex } : {}) });
+  if (r.kind === 'invalid') {
+    live.finish();
+    for (const e of r.errors) process.stderr.write(`${formatError(e)}\n`);
+    throw new PipodError('INVALID', `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}; nothing run`);
+  }
+  let pod = r.pod as unknown as KubePod;
+  let plan = r.plan;
+  if (timeoutMs !== undefined) ({ pod, plan } = withPipelineTimeout(pod, plan, timeoutMs));
+
+  const bundle = checkoutBundle();
+  const runtimeImage = pod.spec.initContainers?.[0]?.image;
+  if (a.runtime === 'podman' && bundle !== undefined && runtimeImage !== undefined) {
+    const stale = staleRuntimeImageWarning(runtimeImage, bundle);
+    if (stale !== undefined) process.stderr.write(`warning: ${stale}\n`);
+  }
+  const runtime = createRuntime(a.runtime, {
+    kubernetes: {
+      ...(a.kubeconfig !== undefined ? { kubeconfig: a.kubeconfig } : {}), ...(a.namespace !== undefined ? { namespace: a.namespace } : {}),
+      ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
+    },
+  });
+  const pipelineMs = plan.timeouts.pipelineMs;
+  const events: RunEvent[] = [];
+  const tails = new TailCollector();
+  let messages: Record<string, string> = {};
+  let store: RunWriter | undefined;
+  live.status('starting the pod');
+  // Output is always followed so the run store has it; --logs only decides whether it is printed.
+  const handle = runtime.start(
+    {
+      pod, plan, logs: true, keep: a.keep, ...(r.objects.length > 0 ? { objects: r.objects } : {}),
+      ...(pipelineMs !== undefined && pipelineMs > 0 ? { watchdogMs: pipelineMs + DEADLINE_MARGIN_S * 1000 } : {}),
+    },
+    {
+      onEvent: (e) => {
+        if (e.type !== 'run.finished') events.push(e);
+        store?.event(e);
+        live.event(e);
+      },
+      onLog: (l) => {
+        if (isEventDebris(l)) return;
+        tails.add(l);
+        store?.log(l);
+        live.log(l);
+      },
+      onNote: (m) => live.note(m),
+      onStepMessages: (m) => { messages = { ...m }; },
+      onPhase: (p) => live.status(PHASES[p]),
+    },
+  );
+  const runRef = { id: handle.podName, pipeline: plan.run.pipelineName };
+  try {
+    store = new RunStore().create({
+      id: handle.podName, pipeline: plan.run.pipelineName, runtime: a.runtime, files: [...files], startedAt: new Date().toISOString(), keep: a.keep,
+      ...(a.namespace !== undefined ? { namespace: a.namespace } : {}),
+    });
+  } catch {
+    store = undefined;
+  }
+  live.note(`run ${handle.podName}`);
+  const onSignal = (): void => { void handle.cancel('graceful'); };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let summary: RunSummary;
+  try {
+    summary = await handle.result;
+  } catch (e) {
+    live.finish();
+    store?.error(e instanceof Error ? e.message : String(e));
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  live.finish();
+  const report = buildReport(summary, { events, ...tails.inputs(), messages, run: { ...runRef, ...(store !== undefined ? { dir: store.dir } : {}) } });
+  store?.finish(report);
+  // -o json: one report per line, so several runs give several lines.
+  if (a.output === 'json') process.stdout.write(`${JSON.stringify(report)}\n`);
+  else process.stdout.write(`${summaryText(report, { color })}\n`);
+  return summary.status === 'Succeeded' ? EXIT.ok : EXIT.runFailed;
+}

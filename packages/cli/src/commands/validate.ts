@@ -1,6 +1,6 @@
 /** `pipod validate`: print every error with its field path; exit 2 (invalid input) when there are any. */
 import type { Argv, CommandModule } from 'yargs';
-import { build, formatError } from '@pipod/podbuilder';
+import { buildEach, formatError, uniqueErrors } from '@pipod/podbuilder';
 import { type SourceArgs, prepare, sourceOptions } from './build.ts';
 import { EXIT, EXIT_CODES_HELP } from '../exit-codes.ts';
 
@@ -19,13 +19,15 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     .epilog(EXIT_CODES_HELP) as unknown as Argv<ValidateArgs>,
   handler: async (a) => {
     const { sources, options } = await prepare(a);
-    const r = build(sources, options);
-    const errors = r.kind === 'invalid' ? r.errors : [];
+    // Every run of the input is checked (a file may hold several).
+    const results = buildEach(sources, options);
+    const errors = uniqueErrors(results.flatMap((r) => (r.kind === 'invalid' ? r.errors : [])));
+    const warnings = uniqueErrors(results.flatMap((r) => r.warnings));
     if (a.output === 'json') {
-      process.stdout.write(`${JSON.stringify({ valid: errors.length === 0, errors, warnings: r.warnings }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ valid: errors.length === 0, errors, warnings }, null, 2)}\n`);
     } else {
       for (const e of errors) process.stdout.write(`${formatError(e)}\n`);
-      for (const w of r.warnings) process.stderr.write(`warning: ${formatError(w)}\n`);
+      for (const w of warnings) process.stderr.write(`warning: ${formatError(w)}\n`);
       if (errors.length === 0) process.stderr.write('valid\n');
     }
     if (errors.length > 0) process.exitCode = EXIT.invalid;

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type CancelMode, PipodError, type RunSummary, SUPERVISOR_CONTAINER, dnsLabel } from '@pipod/plan';
-import { Kube, cancelExecCommand, deathExecCommand, isStatus, newDeaths, orNotFound, startFailure, startPending } from '@pipod/controller';
+import { type CoreObject, Kube, cancelExecCommand, deathExecCommand, isStatus, newDeaths, orNotFound, startFailure, startPending } from '@pipod/controller';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { CancelLevel } from './cancel.ts';
 import type { SupervisorStream } from './events.ts';
@@ -30,7 +30,7 @@ export interface KubernetesOptions {
 }
 
 /** The cluster calls a run makes. */
-export type KubeCalls = Pick<Kube, 'currentNamespace' | 'getPod' | 'createPod' | 'deletePod' | 'exec' | 'followLog'>;
+export type KubeCalls = Pick<Kube, 'currentNamespace' | 'getPod' | 'createPod' | 'deletePod' | 'exec' | 'followLog' | 'createCoreObject' | 'deleteCoreObject'>;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -90,6 +90,8 @@ class KubernetesDriver implements RunDriver {
   readonly removal = 'delete' as const;
   readonly podRef: string;
   private created = false;
+  /** The input's ConfigMaps, Secrets and ServiceAccounts this run created (deleted with the run). */
+  private readonly objects: CoreObject[] = [];
   private readonly aborts: (() => void)[] = [];
 
   constructor(
@@ -108,6 +110,20 @@ class KubernetesDriver implements RunDriver {
   }
 
   async create(): Promise<void> {
+    // The input's objects come first, so the pod finds them at once; they live as long as the run.
+    for (const o of this.req.objects ?? []) {
+      const body: CoreObject = { ...o, metadata: { ...o.metadata, namespace: this.namespace, labels: { ...(o.metadata.labels ?? {}), 'pipod.dev/run': this.podName } } };
+      try {
+        await this.kube.createCoreObject(this.namespace, body);
+      } catch (e) {
+        if (isStatus(e, 409)) {
+          throw new PipodError('EXISTS', `${o.kind} ${this.namespace}/${o.metadata.name} already exists: pipod run creates the ${o.kind}s of its input with the run and deletes them after it, so it will not take over one it did not create (delete it, or drop it from the files to use the one in the cluster)`);
+        }
+        throw new PipodError('START', `could not create ${o.kind} ${this.namespace}/${o.metadata.name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      this.objects.push(body);
+      this.note(`${o.kind.toLowerCase()} ${this.namespace}/${o.metadata.name} created`);
+    }
     const body = podForCluster(this.req.pod, this.podName, this.namespace, this.opts.imageMap ?? {});
     try {
       await this.kube.createPod(this.namespace, body as unknown as V1Pod);
@@ -239,15 +255,24 @@ class KubernetesDriver implements RunDriver {
 
   async cleanup(keep: boolean): Promise<void> {
     for (const a of this.aborts) a();
-    if (!this.created) return;
     if (keep) {
-      this.note(`kept pod ${this.podRef}`);
+      if (this.created) this.note(`kept pod ${this.podRef}`);
+      for (const o of this.objects) this.note(`kept ${o.kind.toLowerCase()} ${this.namespace}/${o.metadata.name}`);
       return;
     }
-    try {
-      await this.kube.deletePod(this.namespace, this.podName, 5);
-    } catch (e) {
-      if (!isStatus(e, 404)) this.note(`could not delete pod ${this.podRef}: ${e instanceof Error ? e.message : String(e)}`);
+    if (this.created) {
+      try {
+        await this.kube.deletePod(this.namespace, this.podName, 5);
+      } catch (e) {
+        if (!isStatus(e, 404)) this.note(`could not delete pod ${this.podRef}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    for (const o of this.objects) {
+      try {
+        await this.kube.deleteCoreObject(this.namespace, o.kind, o.metadata.name);
+      } catch (e) {
+        if (!isStatus(e, 404)) this.note(`could not delete ${o.kind.toLowerCase()} ${this.namespace}/${o.metadata.name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
   }
 }

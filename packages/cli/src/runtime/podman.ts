@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify as toYaml } from 'yaml';
 import {
@@ -17,6 +17,7 @@ import type { SupervisorStream } from './events.ts';
 import { DeathWatch, writeDeath } from './podman-deaths.ts';
 import { parseTimedLine } from '../output/podman-logs.ts';
 import { readStepMessages } from '../runstore/step-messages.ts';
+import { podmanObjects } from './podman-objects.ts';
 import { toPodmanPod, uniquePodName, type ImageMap } from './podman-pod.ts';
 import { containerOwners, startRun, type RunDriver, type StartOutcome, type Verdict } from './run.ts';
 import type { LogLine, RunHandle, RunObserver, RunRequest, Runtime } from './types.ts';
@@ -110,6 +111,33 @@ export function podmanCommands(podman = 'podman'): PodmanCommands {
 const OWNER_FILE = 'owner.pid';
 /** File in a run's directory that marks it kept (`--keep`): no sweep removes it. */
 const KEPT_FILE = 'kept';
+/** File in a run's directory naming the podman secrets the run created, one a line. */
+const SECRETS_FILE = 'secrets';
+
+function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Creates `dir` below `base` with every directory on the way world-writable,
+ * like an emptyDir: a subPath mount's directory (say `run/tasks/a/results`)
+ * is created here, before the init container, so the directories above it
+ * must not be left root's 0755, or a non-root pod could not create its own
+ * beside them. This is about which user may create files, nothing else.
+ */
+export function mkdirShared(base: string, dir: string): void {
+  const parts = relative(base, dir).split(sep).filter((p) => p !== '' && p !== '.');
+  let p = base;
+  for (const part of ['', ...parts]) {
+    p = part === '' ? base : join(p, part);
+    if (!existsSync(p)) mkdirSync(p);
+    chmodSync(p, 0o777);
+  }
+}
 
 function alive(pid: number): boolean {
   try {
@@ -151,6 +179,8 @@ class PodmanDriver implements RunDriver {
   private readonly local = new Set<string>();
   private readonly followers = new Set<PodmanFollower>();
   private created = false;
+  /** podman secrets this run created (the input's Secrets, see podman-objects.ts). */
+  private readonly secrets: string[] = [];
   private layout: Layout | undefined;
   /** How far each container's output copy on the run volume was counted. */
   private readonly written = new Map<string, { offset: number; lines: number; lastByte: number }>();
@@ -183,24 +213,43 @@ class PodmanDriver implements RunDriver {
 
   async create(): Promise<void> {
     const { podName, hostDir } = this;
-    const pp = toPodmanPod(this.req.pod, { podName, hostDir, imageMap: this.imageMap, localImages: this.local });
-    // Create every host directory up front, world-writable like an emptyDir, so steps running as any user can write.
+    // The input's ConfigMaps and Secrets first: they decide volumes and env references (podman-objects.ts).
+    const objs = podmanObjects(this.req.pod, this.req.objects ?? [], { podName, hostDir });
+    const pp = toPodmanPod(objs.pod, { podName, hostDir, imageMap: this.imageMap, localImages: this.local });
     mkdirSync(hostDir, { recursive: true });
     writeFileSync(join(hostDir, OWNER_FILE), String(process.pid));
+    // Create every host directory up front, world-writable like an emptyDir, so steps running as any user can write.
     for (const v of pp.pod.spec.volumes ?? []) {
       const p = v.hostPath?.path;
-      if (p !== undefined && p.startsWith(`${hostDir}/`)) {
-        mkdirSync(p, { recursive: true });
-        chmodSync(p, 0o777);
+      if (p !== undefined && p.startsWith(`${hostDir}/volumes/`)) mkdirShared(join(hostDir, 'volumes'), p);
+    }
+    for (const d of objs.dirs) mkdirSync(d, { recursive: true, mode: 0o755 });
+    for (const f of objs.files) {
+      mkdirSync(dirname(f.path), { recursive: true, mode: 0o755 });
+      writeFileSync(f.path, f.data, { mode: f.mode });
+      chmodSync(f.path, f.mode);
+    }
+    this.created = true;
+    if (objs.secrets.length > 0) {
+      // Recorded first, so a sweep after a crash removes them too.
+      writeFileSync(join(hostDir, SECRETS_FILE), `${objs.secrets.map((x) => x.name).join('\n')}\n`);
+      for (const sec of objs.secrets) {
+        await this.podman.exec(['secret', 'rm', sec.name]);
+        // From a file (0600, removed at once): podman refuses `-` when stdin is a socket, which is what Node's pipes are.
+        const file = join(hostDir, `secret-${sec.name}.json`);
+        writeFileSync(file, sec.data, { mode: 0o600 });
+        const r = await this.podman.exec(['secret', 'create', sec.name, file]);
+        rmSync(file, { force: true });
+        if (r.code !== 0) throw new PipodError('START', `podman could not create secret ${sec.name}: ${lastLines(r.stderr, 2) || `podman exited with ${r.code}`}`);
+        this.secrets.push(sec.name);
       }
     }
     const volDir = pp.volumeDirs[RUNTIME_VOLUME];
     if (volDir !== undefined) this.layout = new Layout(volDir);
-    // Real YAML: podman 4.3's reader rejects some multi-line JSON it should accept.
+    // Real YAML: podman 4.3's reader rejects some multi-line JSON it should accept. ConfigMaps env refers to go with the pod.
     const podFile = join(hostDir, 'pod.yaml');
-    writeFileSync(podFile, toYaml(pp.pod, { lineWidth: 0 }));
+    writeFileSync(podFile, [...objs.configMaps, pp.pod].map((d) => toYaml(d, { lineWidth: 0 })).join('---\n'));
 
-    this.created = true;
     this.watchDeaths(pp.pod);
     const play = await this.podman.exec(['kube', 'play', podFile]);
     if (play.code !== 0) {
@@ -326,6 +375,7 @@ class PodmanDriver implements RunDriver {
   }
 
   async cleanup(keep: boolean): Promise<void> {
+    if (!keep) for (const name of this.secrets) await this.podman.exec(['secret', 'rm', name]);
     if (this.created && !keep) {
       // The run is over (or abandoned): nothing left in the pod deserves a grace period, and the
       // infra container ignores SIGTERM, so any timeout here is pure waiting.
@@ -399,6 +449,7 @@ class PodmanDriver implements RunDriver {
       if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
       this.note(`removing ${d}, left behind by pipod process ${pid}`);
       await this.podman.exec(['pod', 'rm', '-f', '-t', '0', d]);
+      for (const name of readLines(join(dir, SECRETS_FILE))) await this.podman.exec(['secret', 'rm', name]);
       rmSync(dir, { recursive: true, force: true });
     }
   }

@@ -99,6 +99,16 @@ export interface RunRequest {
   readonly watchdogMs?: number;
   /** Leave the pod and its files in place after the run (debugging). */
   readonly keep?: boolean;
+  /** ConfigMaps, Secrets and ServiceAccounts of the input, created with the run and removed after it (the builder's `objects`). */
+  readonly objects?: readonly RunObject[];
+}
+
+/** A ConfigMap, Secret or ServiceAccount to create with the run (core `v1`; a Secret's data in base64). */
+export interface RunObject {
+  readonly apiVersion: 'v1';
+  readonly kind: 'ConfigMap' | 'Secret' | 'ServiceAccount';
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>> };
+  readonly [field: string]: unknown;
 }
 
 /** A run in progress. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
 import { DEFAULT_SETTINGS, Layout, PLAN_API_VERSION, SUPERVISOR_CONTAINER, parseEvent, type ExecutionPlan, type RunEvent, type RunSummary } from '@pipod/plan';
-import { foldEvents, parseEventLine as controllerParse } from '@pipod/controller';
+import { KubeApiError, foldEvents, parseEventLine as controllerParse } from '@pipod/controller';
 import { parseEventLine as cliParse } from '../../src/runtime/events.ts';
 import { KubernetesRuntime, type KubeCalls } from '../../src/runtime/kubernetes.ts';
 import { PodmanRuntime, type PodmanCommands, type PodmanResult } from '../../src/runtime/podman.ts';
@@ -55,6 +55,8 @@ interface Script {
   readonly hold?: boolean;
   /** Kubernetes only: the first connection drops after this many lines. */
   readonly dropAfter?: number;
+  /** Kubernetes only: objects of these names already exist (creating one is a 409). */
+  readonly existing?: readonly string[];
 }
 
 /** One fake engine: a runtime over it, and what it was asked to do. */
@@ -106,6 +108,12 @@ function kubeEngine(script: Script): Engine {
   const kube: KubeCalls = {
     currentNamespace: () => 'ns',
     createPod: (_ns, body) => { calls.push('createPod'); return Promise.resolve(body); },
+    createCoreObject: (ns, body) => {
+      if (script.existing?.includes(body.metadata.name)) return Promise.reject(new KubeApiError(409, 'create', 'exists'));
+      calls.push(`create ${body.kind} ${ns}/${body.metadata.name} ${body.metadata.labels?.['pipod.dev/run'] !== undefined ? 'labelled' : 'unlabelled'}`);
+      return Promise.resolve();
+    },
+    deleteCoreObject: (ns, kind, name) => { calls.push(`delete ${kind} ${ns}/${name}`); return Promise.resolve(); },
     getPod: () => Promise.resolve(state()),
     deletePod: (_ns, _name, grace) => { calls.push(`deletePod ${grace}`); killed.release(); return Promise.resolve(); },
     exec: (_ns, _pod, _c, command) => { calls.push(`exec ${command.at(-1)?.includes('"immediate"') ? 'immediate' : command.at(-1)?.includes('"graceful"') ? 'graceful' : 'stop'}`); return Promise.resolve({ status: 'Success', stderr: '' }); },
@@ -257,6 +265,8 @@ describe('the kubernetes runtime reports container deaths to the supervisor', ()
     const kube: KubeCalls = {
       currentNamespace: () => 'ns',
       createPod: (_ns, body) => Promise.resolve(body),
+      createCoreObject: () => Promise.resolve(),
+      deleteCoreObject: () => Promise.resolve(),
       getPod: () => Promise.resolve({ status: { phase: 'Running', containerStatuses: [
         { name: SUPERVISOR_CONTAINER, state: { running: {} } },
         { name: 'step-t1-a', state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } },
@@ -288,4 +298,25 @@ describe('the kubernetes runtime reports container deaths to the supervisor', ()
     expect(script).toContain(JSON.stringify(new Layout().deadFile('step-t1-a')));
     expect(script).toContain(JSON.stringify(JSON.stringify({ container: 'step-t1-a', reason: 'OOMKilled', exitCode: 137 })));
   }, 15_000);
+});
+
+describe('the input\'s ConfigMaps, Secrets and ServiceAccounts on a cluster', () => {
+  const objects = [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' }, data: { a: 'b' } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'robot' } },
+  ] as const;
+
+  it('are created before the pod and deleted after the run', async () => {
+    const e = kubeEngine({ lines: LINES });
+    await e.start({ pod, plan, logs: false, objects }, {}).result;
+    expect(e.calls.filter((c) => !c.startsWith('exec'))).toEqual([
+      'create ConfigMap ns/cfg labelled', 'create ServiceAccount ns/robot labelled', 'createPod', 'deletePod 5', 'delete ConfigMap ns/cfg', 'delete ServiceAccount ns/robot',
+    ]);
+  });
+
+  it('one that already exists stops the run before its pod, and only what the run created is deleted', async () => {
+    const e = kubeEngine({ lines: LINES, existing: ['robot'] });
+    await expect(e.start({ pod, plan, logs: false, objects }, {}).result).rejects.toThrow('ServiceAccount ns/robot already exists: pipod run creates the ServiceAccounts of its input with the run and deletes them after it');
+    expect(e.calls).toEqual(['create ConfigMap ns/cfg labelled', 'delete ConfigMap ns/cfg']);
+  });
 });

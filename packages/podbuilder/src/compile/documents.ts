@@ -100,7 +100,8 @@ function synthesizeFromTask(spec: TaskSpec, taskName: string, ref: { name: strin
 export function pickRoot(docs: readonly LoadedDocument[], runs: readonly RunSpec[], sink: Sink, store: Documents): Root | undefined {
   const resolver = store.resolver;
   if (runs.length > 1) {
-    for (const r of runs.slice(1)) sink.error(r.source, '', `only one PipelineRun or TaskRun can be built at a time (already building ${runs[0]?.source ?? ''})`);
+    // pipod run and pipod build go through every run (see runsOf); a caller of build names one with runIndex.
+    for (const r of runs.slice(1)) sink.error(r.source, '', `the input holds ${runs.length} runs: build one at a time (runIndex; pipod run runs each in turn) (already building ${runs[0]?.source ?? ''})`);
     return undefined;
   }
   const run = runs[0];

@@ -31,7 +31,7 @@ export interface Identity {
 /** The run's name, namespace, uid and service account: options < run < made up from the input. */
 export function runIdentity(docs: readonly LoadedDocument[], root: Root, options: BuildOptions): Identity {
   const run = root.run;
-  const runName = options.runName ?? run?.name ?? (run?.generateName !== undefined ? `${run.generateName}${shortHash(JSON.stringify(docs.map((x) => x.body)), 5)}` : `${root.pipelineName}-run`);
+  const runName = options.runName ?? run?.name ?? (run?.generateName !== undefined ? `${run.generateName}${shortHash(`${JSON.stringify(docs.map((x) => x.body))}${options.runIndex ? `#${options.runIndex}` : ''}`, 5)}` : `${root.pipelineName}-run`);
   const namespace = options.namespace ?? run?.namespace ?? 'default';
   const uid = options.uid ?? uuidFrom(shortHash(`${namespace}/${runName}`, 32));
   return { runName, namespace, uid, ...(run?.serviceAccountName !== undefined ? { serviceAccountName: run.serviceAccountName } : {}) };

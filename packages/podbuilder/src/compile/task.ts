@@ -7,7 +7,7 @@ import {
   RUNTIME_VOLUME, TEKTON_HOME_DIR, TEKTON_RESULTS_DIR, TEKTON_STEPS_DIR, type ParamValue, type PlanResultDecl, type PlanStep, type PlanTask, type PlanWhen, dnsLabel, normalizeRef, parseRef, podLayout, shortHash, singleRef, stepReadsStepResults,
 } from '@pipod/plan';
 import { type DocSink, type Sink, viaField } from '../errors.ts';
-import type { ContainerSpec, ParamSpec, PipelineSpec, PipelineTaskSpec, SidecarSpecOverride, TaskRunSpecs, TaskSpec } from '../model.ts';
+import type { ContainerSpec, EnvVar, ParamSpec, PipelineSpec, PipelineTaskSpec, SidecarSpecOverride, TaskRunSpecs, TaskSpec, TemplateParts, VolumeSpec } from '../model.ts';
 import type { BuildOptions } from '../options.ts';
 import { type Raw, typeOf } from '../read.ts';
 import { withRunSidecars, withSidecarSpecs } from '../sidecars.ts';
@@ -59,8 +59,10 @@ export function compileTask(ctx: RunContext, r: Resolved, inst?: Instance): Plan
   const run = root.run;
   const { pt } = r;
   const trs = run?.taskRunSpecs.find((x) => x.pipelineTaskName === pt.name);
+  // The pod template's env and volumes are per container: the run's, with this task's taskRunSpecs entry winning by name (Tekton's merge).
+  const template = templateFor(run?.template, trs?.template);
   const spec = r.spec
-    ? withTaskComputeResources(rd, withStepSpecs(rd, withSidecarSpecs(rd, withRunSidecars(r.spec, ctx.addedSidecars.get(pt.name) ?? []), trs?.sidecarSpecs ?? [], pt.name), trs?.stepSpecs ?? [], pt.name), trs)
+    ? withTemplateEnv(withTaskComputeResources(rd, withStepSpecs(rd, withSidecarSpecs(rd, withRunSidecars(r.spec, ctx.addedSidecars.get(pt.name) ?? []), trs?.sidecarSpecs ?? [], pt.name), trs?.stepSpecs ?? [], pt.name), trs), template.env)
     : undefined;
   const name = inst?.name ?? pt.name;
   const id = ctx.ids.take([name]);
@@ -110,7 +112,7 @@ export function compileTask(ctx: RunContext, r: Resolved, inst?: Instance): Plan
     context, workspaces: tws, results: spec.results, stepNames: spec.steps.map((s) => s.name),
   });
 
-  const volNames = taskVolumes(ctx, td, spec, id, scopes.forStep());
+  const volNames = taskVolumes(ctx, td, spec, id, scopes.forStep(), template.volumes);
   const mounts = taskMounts(td, spec, id, tws, volNames, scopes.forStep);
   const place = (c: ContainerSpec): ContainerPlace => ({ d: td, scope: scopes.forStep(c), nameParts: [id, c.name], task: name, owner: `pipeline task "${pt.name}"`, mounts });
 
@@ -146,6 +148,7 @@ export function compileTask(ctx: RunContext, r: Resolved, inst?: Instance): Plan
     ...(timeoutMs !== undefined && timeoutMs > 0 ? { timeoutMs } : {}),
     onError: pt.onError, params: planParams,
     results: taskResultDecls(td, spec), steps, sidecars,
+    ...taskRunMetadata(pt, trs),
   };
 }
 
@@ -197,8 +200,21 @@ function propagatedParams(
   return { propagated, propagatedSpecs: [...specs.values()] };
 }
 
-/** The task's volumes, renamed per task so two tasks' volumes never collide; returns the renames. */
-function taskVolumes(ctx: RunContext, td: DocSink, spec: TaskSpec, id: string, scope: Scope): Map<string, string> {
+/** What Tekton puts on this task's TaskRun from `taskSpec.metadata` and `taskRunSpecs[].metadata` (the latter wins by key). */
+function taskRunMetadata(pt: PipelineTaskSpec, trs: TaskRunSpecs | undefined): Pick<PlanTask, 'metadata'> {
+  const labels = { ...(pt.metadata?.labels ?? {}), ...(trs?.metadata?.labels ?? {}) };
+  const annotations = { ...(pt.metadata?.annotations ?? {}), ...(trs?.metadata?.annotations ?? {}) };
+  const has = (o: object): boolean => Object.keys(o).length > 0;
+  if (!has(labels) && !has(annotations)) return {};
+  return { metadata: { ...(has(labels) ? { labels } : {}), ...(has(annotations) ? { annotations } : {}) } };
+}
+
+/**
+ * The task's volumes, renamed per task so two tasks' volumes never collide,
+ * and the pod template's, which its containers mount by name as in Tekton
+ * (one pod volume per template volume); returns the renames.
+ */
+function taskVolumes(ctx: RunContext, td: DocSink, spec: TaskSpec, id: string, scope: Scope, template: readonly TemplateVolume[]): Map<string, string> {
   const volNames = new Map<string, string>();
   for (const v of spec.volumes) {
     const name = dnsLabel([id, v.name]);
@@ -206,7 +222,39 @@ function taskVolumes(ctx: RunContext, td: DocSink, spec: TaskSpec, id: string, s
     const sv = subst.raw(td, scope, v.raw, v.path) as Record<string, unknown>;
     ctx.volumes.push({ ...sv, name });
   }
+  for (const { volume: v, task } of template) {
+    if (volNames.has(v.name)) {
+      td.error(viaField(spec.volumes.find((x) => x.name === v.name)?.path ?? spec.path, 'name'), `volume "${v.name}" is also in the pod template (${v.path}): a pod cannot have two volumes of one name (Tekton refuses it too)`);
+      continue;
+    }
+    const name = dnsLabel(task ? ['podtemplate', id, v.name] : ['podtemplate', v.name]);
+    volNames.set(v.name, name);
+    if (!ctx.volumes.some((x) => x['name'] === name)) ctx.volumes.push({ ...v.raw, name });
+  }
   return volNames;
+}
+
+/** A pod template volume, and whether it is a task's own (`taskRunSpecs[].podTemplate`) rather than the run's. */
+interface TemplateVolume {
+  readonly volume: VolumeSpec;
+  readonly task: boolean;
+}
+
+/** The env and volumes of the run's pod template, overridden by name by the task's (Tekton's MergePodTemplateWithDefault). */
+function templateFor(run: TemplateParts | undefined, task: TemplateParts | undefined): { env: readonly EnvVar[]; volumes: readonly TemplateVolume[] } {
+  const env = [...(run?.env ?? []).filter((e) => !task?.env.some((x) => x.name === e.name)), ...(task?.env ?? [])];
+  const volumes = [
+    ...(run?.volumes ?? []).filter((v) => !task?.volumes.some((x) => x.name === v.name)).map((volume) => ({ volume, task: false })),
+    ...(task?.volumes ?? []).map((volume) => ({ volume, task: true })),
+  ];
+  return { env, volumes };
+}
+
+/** Pod template env goes into every step and takes precedence over the step's own and its stepTemplate's (Tekton appends it last). */
+function withTemplateEnv(spec: TaskSpec, env: readonly EnvVar[]): TaskSpec {
+  if (env.length === 0) return spec;
+  const names = new Set(env.map((e) => e.name));
+  return { ...spec, steps: spec.steps.map((s) => ({ ...s, env: [...s.env.filter((e) => !names.has(e.name)), ...env] })) };
 }
 
 /** The mounts of each container of a task: its part of the pipod volume, its results, its workspaces, its volumes. */

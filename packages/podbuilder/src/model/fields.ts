@@ -70,7 +70,9 @@ export const PIPELINE_TASK: Fields = {
   pipelineSpec: true,
 };
 export const TASK_REF: Fields = { name: true, kind: true, apiVersion: true, resolver: `remote resolution is ${LATER}`, params: `remote resolution is ${LATER}` };
-export const EMBEDDED_TASK: Fields = { ...TASK_SPEC, metadata: `taskSpec metadata is ${LATER}`, apiVersion: true, kind: true, spec: true };
+export const EMBEDDED_TASK: Fields = { ...TASK_SPEC, metadata: true, apiVersion: true, kind: true, spec: true };
+/** `taskSpec.metadata` and `taskRunSpecs[].metadata`: what Tekton copies onto the TaskRun (here: the pod). */
+export const TASK_METADATA: Fields = { labels: true, annotations: true };
 export const MATRIX: Fields = { params: true, include: true };
 export const MATRIX_INCLUDE: Fields = { name: true, params: true };
 export const PT_WORKSPACE: Fields = { name: true, workspace: true, subPath: true };
@@ -96,17 +98,27 @@ export const TIMEOUTS: Fields = { pipeline: true, tasks: true, finally: true };
 export const TASK_RUN_TEMPLATE: Fields = { serviceAccountName: true, podTemplate: true };
 export const TASK_RUN_SPECS: Fields = {
   pipelineTaskName: true, serviceAccountName: true, sidecars: true,
-  podTemplate: true, stepSpecs: true, sidecarSpecs: true, metadata: `taskRunSpecs metadata is ${LATER}`, computeResources: true, timeout: true,
+  podTemplate: true, stepSpecs: true, sidecarSpecs: true, metadata: true, computeResources: true, timeout: true,
 };
 /** Pod template fields that apply to the one pod as a whole. */
 export const POD_TEMPLATE: Fields = {
   nodeSelector: true, tolerations: true, affinity: true, securityContext: true, imagePullSecrets: true, priorityClassName: true,
   schedulerName: true, runtimeClassName: true, hostNetwork: true, dnsPolicy: true, dnsConfig: true, enableServiceLinks: true,
   automountServiceAccountToken: true, hostAliases: true, topologySpreadConstraints: true, terminationGracePeriodSeconds: true,
-  env: `podTemplate env is ${LATER}`, volumes: `podTemplate volumes are ${LATER}`,
+  env: true, volumes: true, hostUsers: true,
   shareProcessNamespace: 'not allowed: in the one pod every task would see the processes, environment and files of every other (/proc/<pid>/root)',
 };
 export const RUN_WORKSPACE: Fields = {
   name: true, subPath: true, emptyDir: true, persistentVolumeClaim: true, configMap: true, secret: true, projected: true, csi: true,
   volumeClaimTemplate: true,
+};
+/** Kubernetes objects next to the runs (objects.ts): created with the run. */
+export const CONFIG_MAP: Fields = { apiVersion: true, kind: true, metadata: true, data: true, binaryData: true, immutable: true };
+export const SECRET: Fields = { apiVersion: true, kind: true, metadata: true, data: true, stringData: true, type: true, immutable: true };
+export const SERVICE_ACCOUNT: Fields = { apiVersion: true, kind: true, metadata: true, secrets: true, imagePullSecrets: true, automountServiceAccountToken: true };
+export const OBJECT_METADATA: Fields = {
+  name: true, namespace: true, labels: true, annotations: true,
+  uid: true, resourceVersion: true, creationTimestamp: true, generation: true, managedFields: true,
+  generateName: 'a ConfigMap, Secret or ServiceAccount is referred to by name: give metadata.name',
+  ownerReferences: 'the run owns the objects it creates', finalizers: 'not read by pipod',
 };

@@ -21,7 +21,8 @@ export function readMetadata(d: DocSink, body: Raw, isRun: boolean): { name?: st
   return { name, generateName, namespace: str(d, m, 'namespace', 'metadata'), labels, annotations };
 }
 
-function stringMap(d: DocSink, o: Raw, key: string, path: string): Record<string, string> {
+/** Reads a mapping of strings (labels, annotations). */
+export function stringMap(d: DocSink, o: Raw, key: string, path: string): Record<string, string> {
   const m = obj(d, o, key, path);
   const out: Record<string, string> = {};
   if (!m) return out;
@@ -93,7 +94,8 @@ export function readDurationMs(d: DocSink, o: Raw, key: string, path: string): n
   return ms;
 }
 
-function readEnv(d: DocSink, o: Raw, path: string): EnvVar[] {
+/** Reads an `env` list (steps, sidecars, pod templates). */
+export function readEnv(d: DocSink, o: Raw, path: string): EnvVar[] {
   const out: EnvVar[] = [];
   for (const { value: e, path: ep } of objList(d, o, 'env', path)) {
     checkFields(d, e, ep, ENV);

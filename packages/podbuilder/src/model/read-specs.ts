@@ -2,9 +2,9 @@
 import { type ValueType, parseRef, singleRef } from '@pipod/plan';
 import { type DocSink, viaField, viaIndex } from '../errors.ts';
 import { type Fields, type Raw, bool, checkFields, checkLabel, checkResultName, checkUnique, computeResources, int, obj, objList, paramValue, str, strList, typeOf } from '../read.ts';
-import { TASK_SPEC, TASK_WORKSPACE, TASK_RESULT, TEMPLATE, PIPELINE_SPEC, PIPELINE_TASK, TASK_REF, EMBEDDED_TASK, MATRIX, MATRIX_INCLUDE, PT_WORKSPACE, PIPELINE_WORKSPACE, PIPELINE_RESULT, PIPELINE_RUN_SPEC, TASK_RUN_SPEC, PIPELINE_REF, COMPUTE_RESOURCES, TIMEOUTS, TASK_RUN_TEMPLATE, TASK_RUN_SPECS, POD_TEMPLATE, RUN_WORKSPACE } from './fields.ts';
-import type { TaskWorkspaceSpec, VolumeSpec, TaskSpec, NamedRef, TaskWorkspaceBinding, MatrixInclude, MatrixSpec, PipelineTaskSpec, PipelineWorkspaceSpec, PipelineResultSpec, PipelineSpec, Binding, RunWorkspace, RunSpec, TaskRunSpecs } from './types.ts';
-import { readWhen, readMetadata, readParamSpecs, readParams, readResults, readDurationMs, readContainerBase, readContainers, readSidecars, readSidecarSpecs } from './read-common.ts';
+import { TASK_SPEC, TASK_WORKSPACE, TASK_RESULT, TEMPLATE, PIPELINE_SPEC, PIPELINE_TASK, TASK_REF, EMBEDDED_TASK, MATRIX, MATRIX_INCLUDE, PT_WORKSPACE, PIPELINE_WORKSPACE, PIPELINE_RESULT, PIPELINE_RUN_SPEC, TASK_RUN_SPEC, PIPELINE_REF, COMPUTE_RESOURCES, TIMEOUTS, TASK_RUN_TEMPLATE, TASK_RUN_SPECS, POD_TEMPLATE, RUN_WORKSPACE, TASK_METADATA } from './fields.ts';
+import type { TaskWorkspaceSpec, VolumeSpec, TaskSpec, NamedRef, TaskWorkspaceBinding, MatrixInclude, MatrixSpec, PipelineTaskSpec, PipelineWorkspaceSpec, PipelineResultSpec, PipelineSpec, Binding, RunWorkspace, RunSpec, TaskRunSpecs, TaskMetadata, TemplateParts } from './types.ts';
+import { readWhen, readMetadata, readParamSpecs, readParams, readResults, readDurationMs, readContainerBase, readContainers, readSidecars, readSidecarSpecs, readEnv, stringMap } from './read-common.ts';
 
 /** Reads a TaskSpec at `path` of a document (`spec`, `spec.taskSpec`, `spec.tasks[0].taskSpec`). */
 export function readTaskSpec(d: DocSink, spec: Raw, path: string, fields: Fields = TASK_SPEC): TaskSpec {
@@ -28,7 +28,14 @@ export function readTaskSpec(d: DocSink, spec: Raw, path: string, fields: Fields
   checkUnique(d, steps, 'step');
   const sidecars = readContainers(d, spec, path, 'sidecar', undefined);
   checkUnique(d, sidecars, 'sidecar');
-  const volumes: VolumeSpec[] = objList(d, spec, 'volumes', path).map(({ value: v, path: vp }) => {
+  const volumes = readVolumes(d, spec, path);
+  const displayName = str(d, spec, 'displayName', path);
+  return { source: d.source, path, ...(displayName !== undefined ? { displayName } : {}), params, workspaces, results, steps, sidecars, volumes };
+}
+
+/** Reads a `volumes` list (a Task's, a pod template's): each a name and exactly one source. */
+function readVolumes(d: DocSink, o: Raw, path: string): VolumeSpec[] {
+  const volumes: VolumeSpec[] = objList(d, o, 'volumes', path).map(({ value: v, path: vp }) => {
     const name = str(d, v, 'name', vp, true) ?? '';
     if (name !== '') checkLabel(d, name, viaField(vp, 'name'));
     const kinds = Object.keys(v).filter((k) => k !== 'name');
@@ -36,8 +43,36 @@ export function readTaskSpec(d: DocSink, spec: Raw, path: string, fields: Fields
     return { name, raw: v, path: vp };
   });
   checkUnique(d, volumes, 'volume');
-  const displayName = str(d, spec, 'displayName', path);
-  return { source: d.source, path, ...(displayName !== undefined ? { displayName } : {}), params, workspaces, results, steps, sidecars, volumes };
+  return volumes;
+}
+
+/**
+ * Reads a pod template at `o[key]`: the pod-wide fields stay a raw template
+ * (merged into the one pod), `env` and `volumes` are per container and read here.
+ */
+function readPodTemplate(d: DocSink, o: Raw, key: string, path: string): { podTemplate?: Raw; template?: TemplateParts } {
+  const pt = obj(d, o, key, path);
+  if (!pt) return {};
+  const p = viaField(path, key);
+  checkFields(d, pt, p, POD_TEMPLATE);
+  const { env: _env, volumes: _volumes, ...rest } = pt;
+  const env = readEnv(d, pt, p);
+  const volumes = readVolumes(d, pt, p);
+  return {
+    ...(Object.keys(rest).length > 0 ? { podTemplate: rest } : {}),
+    ...(env.length > 0 || volumes.length > 0 ? { template: { env, volumes, path: p } } : {}),
+  };
+}
+
+/** Reads `metadata` of an embedded taskSpec or a taskRunSpecs entry: labels and annotations. */
+function readTaskMetadata(d: DocSink, o: Raw, path: string): TaskMetadata | undefined {
+  const m = obj(d, o, 'metadata', path);
+  if (!m) return undefined;
+  const p = viaField(path, 'metadata');
+  checkFields(d, m, p, TASK_METADATA);
+  const labels = stringMap(d, m, 'labels', p);
+  const annotations = stringMap(d, m, 'annotations', p);
+  return Object.keys(labels).length + Object.keys(annotations).length > 0 ? { labels, annotations, path: p } : undefined;
 }
 
 function readTaskRef(d: DocSink, o: Raw, path: string): NamedRef | undefined {
@@ -70,7 +105,8 @@ function readPipelineTask(d: DocSink, t: Raw, path: string, index: number, isFin
     const tsp = viaField(path, 'taskSpec');
     const kind = str(d, ts, 'kind', tsp);
     const apiVersion = str(d, ts, 'apiVersion', tsp);
-    if (kind !== undefined || apiVersion !== undefined || ts['spec'] !== undefined) {
+    // `spec: null` (and `metadata: {}`) is what `kubectl get -o yaml` writes for a plain embedded Task.
+    if (kind !== undefined || apiVersion !== undefined || (ts['spec'] !== undefined && ts['spec'] !== null)) {
       d.error(tsp, 'custom task specs cannot run inside one pod (only Tasks can)');
     } else {
       taskSpec = readTaskSpec(d, ts, tsp, EMBEDDED_TASK);
@@ -85,6 +121,7 @@ function readPipelineTask(d: DocSink, t: Raw, path: string, index: number, isFin
     const n = str(d, pr, 'name', prp, true);
     if (n !== undefined) pipelineRef = { name: n, path: viaField(prp, 'name') };
   }
+  const metadata = ts ? readTaskMetadata(d, ts, viaField(path, 'taskSpec')) : undefined;
   const ps = obj(d, t, 'pipelineSpec', path);
   const pipelineSpec = ps ? readPipelineSpec(d, ps, viaField(path, 'pipelineSpec')) : undefined;
   if ((pr || ps) && (t['taskRef'] !== undefined || ts)) d.error(path, 'set one of taskRef, taskSpec, pipelineRef or pipelineSpec');
@@ -112,7 +149,7 @@ function readPipelineTask(d: DocSink, t: Raw, path: string, index: number, isFin
     ...(taskRef ? { taskRef } : {}), ...(taskSpec ? { taskSpec } : {}),
     runAfter, params, workspaces, when, ...(timeoutMs !== undefined ? { timeoutMs } : {}), retries,
     onError: onError === 'continue' ? 'continue' : 'stopAndFail', ...(matrix ? { matrix } : {}),
-    ...(pipelineRef ? { pipelineRef } : {}), ...(pipelineSpec ? { pipelineSpec } : {}), raw: t,
+    ...(pipelineRef ? { pipelineRef } : {}), ...(pipelineSpec ? { pipelineSpec } : {}), ...(metadata ? { metadata } : {}), raw: t,
   };
 }
 
@@ -240,29 +277,27 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
     }
     const trt = obj(d, spec, 'taskRunTemplate', 'spec');
     let serviceAccountName: string | undefined;
-    let podTemplate: Raw | undefined;
+    let tmpl: ReturnType<typeof readPodTemplate> = {};
     if (trt) {
       checkFields(d, trt, 'spec.taskRunTemplate', TASK_RUN_TEMPLATE);
       serviceAccountName = str(d, trt, 'serviceAccountName', 'spec.taskRunTemplate');
-      podTemplate = obj(d, trt, 'podTemplate', 'spec.taskRunTemplate');
-      if (podTemplate) checkFields(d, podTemplate, 'spec.taskRunTemplate.podTemplate', POD_TEMPLATE);
+      tmpl = readPodTemplate(d, trt, 'podTemplate', 'spec.taskRunTemplate');
     }
     const taskRunSpecs = objList(d, spec, 'taskRunSpecs', 'spec').map(({ value: s, path: sp }) => {
       checkFields(d, s, sp, TASK_RUN_SPECS);
       const sa = str(d, s, 'serviceAccountName', sp);
-      const pt = obj(d, s, 'podTemplate', sp);
-      if (pt) checkFields(d, pt, viaField(sp, 'podTemplate'), POD_TEMPLATE);
+      const metadata = readTaskMetadata(d, s, sp);
       const tms = readDurationMs(d, s, 'timeout', sp);
       return {
         pipelineTaskName: str(d, s, 'pipelineTaskName', sp, true) ?? '', ...(sa !== undefined ? { serviceAccountName: sa } : {}), sidecars: readSidecars(d, s, sp),
-        ...readTaskLevel(d, s, sp), ...(pt ? { podTemplate: pt } : {}), ...(tms !== undefined ? { timeoutMs: tms } : {}),
+        ...readTaskLevel(d, s, sp), ...readPodTemplate(d, s, 'podTemplate', sp), ...(metadata ? { metadata } : {}), ...(tms !== undefined ? { timeoutMs: tms } : {}),
       };
     });
     return {
       ...base, ...(pipelineRef ? { pipelineRef } : {}), ...(pipelineSpec ? { pipelineSpec } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(tasksTimeoutMs !== undefined ? { tasksTimeoutMs } : {}),
       ...(finallyTimeoutMs !== undefined ? { finallyTimeoutMs } : {}), timeoutPath: 'spec.timeouts.pipeline',
-      ...(serviceAccountName !== undefined ? { serviceAccountName } : {}), ...(podTemplate ? { podTemplate } : {}), taskRunSpecs,
+      ...(serviceAccountName !== undefined ? { serviceAccountName } : {}), ...tmpl, taskRunSpecs,
     };
   }
   checkFields(d, spec, 'spec', TASK_RUN_SPEC);
@@ -273,8 +308,7 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
   if (spec['taskRef'] === undefined && !ts) d.error('spec', 'one of taskRef or taskSpec is required');
   const timeoutMs = readDurationMs(d, spec, 'timeout', 'spec');
   const serviceAccountName = str(d, spec, 'serviceAccountName', 'spec');
-  const podTemplate = obj(d, spec, 'podTemplate', 'spec');
-  if (podTemplate) checkFields(d, podTemplate, 'spec.podTemplate', POD_TEMPLATE);
+  const tmpl = readPodTemplate(d, spec, 'podTemplate', 'spec');
   const retries = int(d, spec, 'retries', 'spec');
   // The TaskRun's overrides are those of its one task; the builder names the task.
   const own = readTaskLevel(d, spec, 'spec');
@@ -283,7 +317,7 @@ export function readRun(d: DocSink, kind: 'PipelineRun' | 'TaskRun', body: Raw):
     ...base, ...(taskRef ? { taskRef } : {}), ...(taskSpec ? { taskSpec } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}), timeoutPath: 'spec.timeout',
     ...(retries !== undefined ? { retries } : {}),
-    ...(serviceAccountName !== undefined ? { serviceAccountName } : {}), ...(podTemplate ? { podTemplate } : {}),
+    ...(serviceAccountName !== undefined ? { serviceAccountName } : {}), ...tmpl,
     taskRunSpecs: overrides ? [{ pipelineTaskName: '', sidecars: [], ...own }] : [],
   };
 }

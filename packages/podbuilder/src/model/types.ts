@@ -179,8 +179,25 @@ export interface PipelineTaskSpec {
   readonly pipelineSpec?: PipelineSpec;
   /** Set on a flattened child's finally task: it runs when the child's tasks have settled, whatever their outcome. */
   readonly finallyOf?: string;
+  /** Labels and annotations of an embedded taskSpec (`taskSpec.metadata`), for the TaskRun and so the pod. */
+  readonly metadata?: TaskMetadata;
   /** The whole pipeline task as written, scanned for `$(tasks.…)` references. */
   readonly raw: Raw;
+}
+
+/** Labels and annotations Tekton puts on a task's TaskRun and Pod (`taskSpec.metadata`, `taskRunSpecs[].metadata`). */
+export interface TaskMetadata {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly path: string;
+}
+
+/** The parts of a pod template that are per container rather than per pod: env for every step, volumes its containers may mount. */
+export interface TemplateParts {
+  readonly env: readonly EnvVar[];
+  readonly volumes: readonly VolumeSpec[];
+  /** Field path of the template. */
+  readonly path: string;
 }
 
 /** A pipeline workspace declaration. */
@@ -252,7 +269,9 @@ export interface RunSpec {
   readonly timeoutPath: string;
   readonly retries?: number;
   readonly serviceAccountName?: string;
+  /** The pod-wide fields of the pod template (env and volumes are in `template`). */
   readonly podTemplate?: Raw;
+  readonly template?: TemplateParts;
   readonly taskRunSpecs: readonly TaskRunSpecs[];
 }
 
@@ -271,6 +290,8 @@ export interface TaskRunSpecs {
   readonly podTemplate?: Raw;
   /** `taskRunSpecs[].timeout`: replaces the pipeline task's timeout, as Tekton's TaskRun timeout. */
   readonly timeoutMs?: number;
+  readonly template?: TemplateParts;
+  readonly metadata?: TaskMetadata;
   /** The entry's field path: `spec.taskRunSpecs[i]`, or `spec` of a TaskRun. */
   readonly path: string;
 }
