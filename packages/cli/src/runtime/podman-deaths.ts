@@ -94,9 +94,21 @@ export class DeathWatch {
     if (!this.containers.has(c)) return;
     if (e.status === 'kill') this.killed.add(c);
     else if (e.status === 'oom') this.oom.add(c);
-    else if (e.status === 'died' && !this.reported.has(c)) {
-      this.reported.add(c);
-      this.report(podmanDeath(c, e.exitCode ?? 0, { killedByPodman: this.killed.has(c), oomEvent: this.oom.has(c), memoryLimited: this.memoryLimited.has(c) }, e.time));
-    }
+    else if (e.status === 'died') this.died(c, e.exitCode ?? 0, e.time);
+  }
+
+  /**
+   * A container podman lists as exited with a non-zero code: the backstop
+   * for a `died` event the stream lost (seen under load), since a wrapper
+   * exits 0 only once released.
+   */
+  exited(container: string, exitCode: number): void {
+    if (exitCode !== 0 && this.containers.has(container)) this.died(container, exitCode);
+  }
+
+  private died(c: string, exitCode: number, time?: string): void {
+    if (this.reported.has(c)) return;
+    this.reported.add(c);
+    this.report(podmanDeath(c, exitCode, { killedByPodman: this.killed.has(c), oomEvent: this.oom.has(c), memoryLimited: this.memoryLimited.has(c) }, time));
   }
 }

@@ -67,6 +67,9 @@ export interface PodmanCommands {
 /** Lines podman 4.3 prints on every call in containers without syslog; they only hide real errors. */
 const NOISE = [/failed to connect to syslog/, /level=error msg="Removing container \w+ from database/];
 
+/** How often the container list is read for a death the event stream lost. */
+const DEATH_POLL_MS = 2000;
+
 const isNoise = (line: string): boolean => NOISE.some((re) => re.test(line));
 
 /** Podman's stderr without its noise. */
@@ -182,6 +185,7 @@ class PodmanDriver implements RunDriver {
   /** podman secrets this run created (the input's Secrets, see podman-objects.ts). */
   private readonly secrets: string[] = [];
   private layout: Layout | undefined;
+  private deathPoll: NodeJS.Timeout | undefined;
   /** How far each container's output copy on the run volume was counted. */
   private readonly written = new Map<string, { offset: number; lines: number; lastByte: number }>();
 
@@ -375,6 +379,8 @@ class PodmanDriver implements RunDriver {
   }
 
   async cleanup(keep: boolean): Promise<void> {
+    // The pod's removal kills its containers: those are no deaths to report.
+    if (this.deathPoll !== undefined) clearInterval(this.deathPoll);
     if (!keep) for (const name of this.secrets) await this.podman.exec(['secret', 'rm', name]);
     if (this.created && !keep) {
       // The run is over (or abandoned): nothing left in the pod deserves a grace period, and the
@@ -414,6 +420,23 @@ class PodmanDriver implements RunDriver {
     });
     const since = new Date(Date.now() - 1000).toISOString();
     void this.follow(['events', '--since', since, '--filter', 'type=container', '--format', 'json'], (line, stream) => { if (stream === 'stdout') watch.line(line); });
+    // podman's event stream can lose a `died` under load; its container list cannot.
+    const prefix = `${this.podName}-`;
+    let busy = false;
+    this.deathPoll = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void this.podman.exec(['ps', '-a', '--filter', `pod=${this.podName}`, '--filter', 'status=exited', '--format', '{{.Names}}\t{{.ExitCode}}'])
+        .then((r) => {
+          for (const row of r.stdout.split('\n')) {
+            const [name, code] = row.trim().split('\t');
+            if (name?.startsWith(prefix) === true && code !== undefined && /^\d+$/.test(code)) watch.exited(name.slice(prefix.length), Number(code));
+          }
+        })
+        .catch(() => undefined)
+        .finally(() => { busy = false; });
+    }, DEATH_POLL_MS);
+    this.deathPoll.unref();
   }
 
   private follow(args: readonly string[], onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<void> {

@@ -47,6 +47,19 @@ describe('DeathWatch', () => {
     expect(got.map((d) => [d.container, d.reason, d.exitCode])).toEqual([['step-a', 'OOMKilled', 137], ['step-b', 'Error', 137]]);
   });
 
+  it('takes a death the event stream lost from the container list: non-zero exits only, once, with the kills it saw', () => {
+    const got: ContainerDeath[] = [];
+    const w = new DeathWatch('run-abc', new Set(['step-a', 'step-b', 'step-c']), new Set(['step-a']), (d) => got.push(d));
+    w.line(ev('kill', 'run-abc-step-b'));
+    w.exited('step-a', 137);
+    w.exited('step-a', 137);
+    w.line(ev('died', 'run-abc-step-a', 137));
+    w.exited('step-b', 137);
+    w.exited('step-c', 0);
+    w.exited('pipod-supervisor', 1);
+    expect(got.map((d) => [d.container, d.reason, d.exitCode])).toEqual([['step-a', 'OOMKilled', 137], ['step-b', 'Error', 137]]);
+  });
+
   it('writes a fact the supervisor\'s parser reads, by rename (no temp file left)', () => {
     const root = mkdtempSync(join(tmpdir(), 'pipod-deaths-'));
     try {
