@@ -5,13 +5,14 @@
  * told truthfully. Times are measured and printed (never asserted: the
  * machine is shared); the report quotes them.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '@pipod/plan';
 import { BUSYBOX_IMAGE, ROOT, containersNamed, ensureImages, podsNamed } from './helpers.ts';
+import { CLUSTER_BUSYBOX_IMAGE, CLUSTER_CONTAINERD_SOCK, CLUSTER_KUBECONFIG, clusterUnavailable, kubectl } from './cluster/cluster.ts';
 
 const CLI = join(ROOT, 'packages/cli/bin/pipod.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'pipod-faults-'));
@@ -26,12 +27,12 @@ interface Outcome {
 }
 
 /** Runs `pipod run -o json` on a pipeline text; `onStderr` sees progress as it comes. */
-function pipod(name: string, yaml: string, watch: readonly string[], onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<Outcome> {
+function pipod(name: string, yaml: string, watch: readonly string[], onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void, extra: readonly string[] = []): Promise<Outcome> {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
-    const p = spawn('node', [CLI, 'run', '-o', 'json', '-f', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('node', [CLI, 'run', '-o', 'json', '-f', file, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const seen: Record<string, number> = {};
@@ -208,5 +209,77 @@ spec:
     expect(r.summary.tasks.long).toMatchObject({ status: 'Cancelled', reason: 'TaskRunCancelled', attempts: 1 });
     expect(r.summary.tasks.tidy).toMatchObject({ status: 'Cancelled', attempts: 1, finally: true });
     expectNothingLeft('e2e-forced');
+  });
+});
+
+// The same deaths on the test cluster, seen through the kubelet's container statuses (pipod run --runtime kubernetes).
+const noCluster = clusterUnavailable();
+describe.skipIf(noCluster !== undefined)(`faults on the test cluster${noCluster !== undefined ? ` (skipped: ${noCluster})` : ''}`, () => {
+  const onCluster = ['--runtime', 'kubernetes', '--kubeconfig', CLUSTER_KUBECONFIG, '-n', 'default'];
+  beforeAll(() => {
+    execFileSync('bash', [join(ROOT, 'e2e/cluster/import-images')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }, 300_000);
+
+  it('a step OOM-killed by the kernel fails with OOMKilled; finally runs', async () => {
+    const yaml = `
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: e2e-kube-oom}
+spec:
+  tasks:
+    - name: hog
+      taskSpec:
+        steps:
+          - name: eat
+            image: ${CLUSTER_BUSYBOX_IMAGE}
+            computeResources: {limits: {memory: 6Mi}}
+            script: echo never
+  finally:
+    - name: tidy
+      taskSpec:
+        results: [{name: saw}]
+        steps:
+          - {name: say, image: ${CLUSTER_BUSYBOX_IMAGE}, script: 'printf "$(tasks.hog.status)" > $(results.saw.path)'}
+`;
+    const r = await pipod('kube-oom', yaml, ['hog: started', 'hog: Failed'], undefined, onCluster);
+    console.log(`cluster OOM: pipod run took ${secs(r.totalMs)}; hog reported Failed ${secs((r.seen['hog: Failed'] ?? 0) - (r.seen['hog: started'] ?? 0))} after its start`);
+    expect(r.code).toBe(1);
+    expect(r.summary.tasks.hog).toMatchObject({ status: 'Failed', reason: 'OOMKilled' });
+    expect(r.summary.tasks.hog?.steps).toEqual([expect.objectContaining({ name: 'eat', status: 'Failed', exitCode: 137, reason: 'OOMKilled' })]);
+    expect(r.summary.tasks.tidy).toMatchObject({ status: 'Succeeded', results: { saw: 'Failed' } });
+  });
+
+  it('a step container killed on the node (containerd) is noticed: its task fails with exit code 137', async () => {
+    const yaml = `
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: e2e-kube-killed}
+spec:
+  tasks:
+    - name: sleeper
+      taskSpec:
+        steps:
+          - {name: nap, image: ${CLUSTER_BUSYBOX_IMAGE}, script: 'sleep 60'}
+`;
+    let killedAt: number | undefined;
+    let started = false;
+    const t0 = Date.now();
+    const r = await pipod('kube-killed', yaml, ['sleeper: Failed'], (err) => {
+      if (started || !err.includes('sleeper: started')) return;
+      started = true;
+      const ref = podOf(err);
+      setTimeout(() => {
+        const [ns, pod] = (ref ?? '').split('/');
+        const id = kubectl(['get', 'pod', '-n', ns ?? '', pod ?? '', '-o', 'jsonpath={.status.containerStatuses[?(@.name=="sleeper-nap")].containerID}']).stdout.replace('containerd://', '').trim();
+        if (id === '') return;
+        killedAt = Date.now() - t0;
+        spawnSync('ctr', ['--address', CLUSTER_CONTAINERD_SOCK, '-n', 'k8s.io', 'task', 'kill', '-s', 'SIGKILL', id]);
+      }, 1000);
+    }, onCluster);
+    const noticed = r.seen['sleeper: Failed'];
+    console.log(`cluster kill: killed at ${secs(killedAt)}, reported Failed at ${secs(noticed)}: noticed ${secs(noticed !== undefined && killedAt !== undefined ? noticed - killedAt : undefined)} after the kill; run took ${secs(r.totalMs)}`);
+    expect(killedAt).toBeDefined();
+    expect(r.summary.tasks.sleeper).toMatchObject({ status: 'Failed', reason: 'ContainerDied' });
+    expect(r.summary.tasks.sleeper?.steps).toEqual([expect.objectContaining({ name: 'nap', status: 'Failed', exitCode: 137, reason: 'ContainerDied' })]);
   });
 });

@@ -16,6 +16,8 @@ function setting(name: string): string {
 export const CLUSTER_KUBECONFIG = setting('KUBECONFIG_PATH');
 /** The kubectl built with the cluster (same Kubernetes version). */
 export const CLUSTER_KUBECTL = join(setting('K8S_BIN'), 'kubectl');
+/** The test cluster's containerd socket (for `ctr`, as a node's admin would use it). */
+export const CLUSTER_CONTAINERD_SOCK = setting('CONTAINERD_SOCK');
 /** A static busybox image every test cluster has imported. */
 export const CLUSTER_BUSYBOX_IMAGE = setting('BUSYBOX_IMAGE');
 
