@@ -96,22 +96,18 @@ spec:
           - {name: say, image: ${BUSYBOX_IMAGE}, script: 'echo tidy'}
 `;
 
-beforeAll(() => ensureImages());
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-describe('faults on podman', () => {
-  it('a step whose container is OOM-killed at its start fails with OOMKilled; finally runs', async () => {
-    const yaml = `
+/** A step whose 6Mi memory limit gets it OOM-killed at its start, and a finally task that reads its status. */
+const OOM_PIPELINE = (name: string, image: string): string => `
 apiVersion: tekton.dev/v1
 kind: Pipeline
-metadata: {name: e2e-oom}
+metadata: {name: ${name}}
 spec:
   tasks:
     - name: hog
       taskSpec:
         steps:
           - name: eat
-            image: ${BUSYBOX_IMAGE}
+            image: ${image}
             computeResources: {limits: {memory: 6Mi}}
             script: echo never
   finally:
@@ -119,8 +115,28 @@ spec:
       taskSpec:
         results: [{name: saw}]
         steps:
-          - {name: say, image: ${BUSYBOX_IMAGE}, script: 'printf "$(tasks.hog.status)" > $(results.saw.path)'}
+          - {name: say, image: ${image}, script: 'printf "$(tasks.hog.status)" > $(results.saw.path)'}
 `;
+
+/** One step that sleeps long enough to be killed from outside. */
+const SLEEPER_PIPELINE = (name: string, image: string): string => `
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: ${name}}
+spec:
+  tasks:
+    - name: sleeper
+      taskSpec:
+        steps:
+          - {name: nap, image: ${image}, script: 'sleep 60'}
+`;
+
+beforeAll(() => ensureImages());
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('faults on podman', () => {
+  it('a step whose container is OOM-killed at its start fails with OOMKilled; finally runs', async () => {
+    const yaml = OOM_PIPELINE('e2e-oom', BUSYBOX_IMAGE);
     const r = await pipod('oom', yaml, ['hog: started', 'hog: Failed']);
     console.log(`OOM: pipod run took ${secs(r.totalMs)}; hog started at ${secs(r.seen['hog: started'])}, reported Failed at ${secs(r.seen['hog: Failed'])} (${secs((r.seen['hog: Failed'] ?? 0) - (r.seen['hog: started'] ?? 0))} after its start)`);
     expect(r.code).toBe(1);
@@ -135,17 +151,7 @@ spec:
     let killedAt: number | undefined;
     let t0 = 0;
     let started = false;
-    const yaml = `
-apiVersion: tekton.dev/v1
-kind: Pipeline
-metadata: {name: e2e-killed}
-spec:
-  tasks:
-    - name: sleeper
-      taskSpec:
-        steps:
-          - {name: nap, image: ${BUSYBOX_IMAGE}, script: 'sleep 60'}
-`;
+    const yaml = SLEEPER_PIPELINE('e2e-killed', BUSYBOX_IMAGE);
     t0 = Date.now();
     const r = await pipod('killed', yaml, ['sleeper: Failed'], (err) => {
       if (started || !err.includes('sleeper: started')) return;
@@ -221,26 +227,7 @@ describe.skipIf(noCluster !== undefined)(`faults on the test cluster${noCluster 
   }, 300_000);
 
   it('a step OOM-killed by the kernel fails with OOMKilled; finally runs', async () => {
-    const yaml = `
-apiVersion: tekton.dev/v1
-kind: Pipeline
-metadata: {name: e2e-kube-oom}
-spec:
-  tasks:
-    - name: hog
-      taskSpec:
-        steps:
-          - name: eat
-            image: ${CLUSTER_BUSYBOX_IMAGE}
-            computeResources: {limits: {memory: 6Mi}}
-            script: echo never
-  finally:
-    - name: tidy
-      taskSpec:
-        results: [{name: saw}]
-        steps:
-          - {name: say, image: ${CLUSTER_BUSYBOX_IMAGE}, script: 'printf "$(tasks.hog.status)" > $(results.saw.path)'}
-`;
+    const yaml = OOM_PIPELINE('e2e-kube-oom', CLUSTER_BUSYBOX_IMAGE);
     const r = await pipod('kube-oom', yaml, ['hog: started', 'hog: Failed'], undefined, onCluster);
     console.log(`cluster OOM: pipod run took ${secs(r.totalMs)}; hog reported Failed ${secs((r.seen['hog: Failed'] ?? 0) - (r.seen['hog: started'] ?? 0))} after its start`);
     expect(r.code).toBe(1);
@@ -250,17 +237,7 @@ spec:
   });
 
   it('a step container killed on the node (containerd) is noticed: its task fails with exit code 137', async () => {
-    const yaml = `
-apiVersion: tekton.dev/v1
-kind: Pipeline
-metadata: {name: e2e-kube-killed}
-spec:
-  tasks:
-    - name: sleeper
-      taskSpec:
-        steps:
-          - {name: nap, image: ${CLUSTER_BUSYBOX_IMAGE}, script: 'sleep 60'}
-`;
+    const yaml = SLEEPER_PIPELINE('e2e-kube-killed', CLUSTER_BUSYBOX_IMAGE);
     let killedAt: number | undefined;
     let started = false;
     const t0 = Date.now();
