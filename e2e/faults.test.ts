@@ -5,53 +5,33 @@
  * told truthfully. Times are measured and printed (never asserted: the
  * machine is shared); the report quotes them.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunSummary } from '@pipod/plan';
-import { BUSYBOX_IMAGE, ROOT, containersNamed, ensureImages, podsNamed } from './helpers.ts';
+import { BUSYBOX_IMAGE, ROOT, containersNamed, ensureImages, pipodRunJson, podsNamed, type PipodRunJson } from './helpers.ts';
 import { CLUSTER_BUSYBOX_IMAGE, CLUSTER_CONTAINERD_SOCK, CLUSTER_KUBECONFIG, clusterUnavailable, kubectl } from './cluster/cluster.ts';
 
-const CLI = join(ROOT, 'packages/cli/bin/pipod.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'pipod-faults-'));
 
-interface Outcome {
-  readonly code: number | null;
-  readonly summary: RunSummary;
-  readonly stderr: string;
+interface Outcome extends PipodRunJson {
   /** Milliseconds from the spawn of `pipod run` to the first time each watched text appeared on stderr. */
   readonly seen: Readonly<Record<string, number>>;
   readonly totalMs: number;
 }
 
 /** Runs `pipod run -o json` on a pipeline text; `onStderr` sees progress as it comes. */
-function pipod(name: string, yaml: string, watch: readonly string[], onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void, extra: readonly string[] = []): Promise<Outcome> {
+async function pipod(name: string, yaml: string, watch: readonly string[], onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void, extra: readonly string[] = []): Promise<Outcome> {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
   const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const p = spawn('node', [CLI, 'run', '-o', 'json', '-f', file, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const seen: Record<string, number> = {};
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      for (const w of watch) if (seen[w] === undefined && stderr.includes(w)) seen[w] = Date.now() - t0;
-      onStderr?.(stderr, (sig) => p.kill(sig));
-    });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const lines = stdout.split('\n').filter((l) => l.trim() !== '');
-      if (lines.length !== 1) {
-        reject(new Error(`expected exactly one JSON line on stdout, got ${lines.length}:\n${stdout}\nstderr:\n${stderr}`));
-        return;
-      }
-      resolve({ code, summary: JSON.parse(lines[0] ?? '') as RunSummary, stderr, seen, totalMs: Date.now() - t0 });
-    });
+  const seen: Record<string, number> = {};
+  const r = await pipodRunJson(['-f', file, ...extra], (stderr, kill) => {
+    for (const w of watch) if (seen[w] === undefined && stderr.includes(w)) seen[w] = Date.now() - t0;
+    onStderr?.(stderr, kill);
   });
+  return { ...r, seen, totalMs: Date.now() - t0 };
 }
 
 const secs = (ms: number | undefined): string => (ms === undefined ? '?' : `${(ms / 1000).toFixed(2)} s`);

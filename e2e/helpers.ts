@@ -1,10 +1,48 @@
 /** Shared helpers of the e2e suite: real podman, the real runtime image, local test images. */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunSummary } from '@pipod/plan';
 
 /** Repository root. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The CLI of this checkout. */
+export const CLI = join(ROOT, 'packages/cli/bin/pipod.mjs');
+
+/** What `pipod run -o json` gave: its exit code, the summary (its one line on stdout) and stderr. */
+export interface PipodRunJson {
+  readonly code: number | null;
+  readonly summary: RunSummary;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `pipod run -o json ARGS…` from the checkout; `onStderr` sees stderr so
+ * far each time it grows and may signal the CLI (to cancel it). Rejects
+ * unless stdout is exactly one JSON line.
+ */
+export function pipodRunJson(args: readonly string[], onStderr?: (stderr: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<PipodRunJson> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('node', [CLI, 'run', '-o', 'json', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr?.(stderr, (sig) => p.kill(sig));
+    });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const lines = stdout.split('\n').filter((l) => l.trim() !== '');
+      if (lines.length !== 1) {
+        reject(new Error(`expected exactly one JSON line on stdout, got ${lines.length}:\n${stdout}\nstderr:\n${stderr}`));
+        return;
+      }
+      resolve({ code, summary: JSON.parse(lines[0] ?? '') as RunSummary, stderr });
+    });
+  });
+}
 
 /** The runtime image `scripts/runtime-image.mjs` loads. */
 export const RUNTIME_IMAGE = 'localhost/pipod/runtime:0.1.0';

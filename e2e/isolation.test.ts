@@ -6,15 +6,14 @@
  * change what the victims did, and the summary reports their real outcomes.
  * Run it under the e2e lock: `flock /tmp/pipod-e2e.lock npx vitest run e2e/isolation.test.ts`.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary, StepSummary } from '@pipod/plan';
-import { ROOT, containersNamed, ensureImages, podsNamed } from './helpers.ts';
+import { ROOT, containersNamed, ensureImages, pipodRunJson, podsNamed } from './helpers.ts';
 import { CLUSTER_KUBECONFIG, clusterUnavailable } from './cluster/cluster.ts';
 
-const CLI = join(ROOT, 'packages/cli/bin/pipod.mjs');
 const RUN_ROOT = '/var/lib/pipod/runs';
 
 /** The report `pipod run -o json` prints: the summary plus each step's log tail. */
@@ -22,22 +21,9 @@ type Report = RunSummary;
 /** A step of the report. */
 type ReportStep = StepSummary & { readonly logTail?: readonly string[] };
 
-function pipodRun(file: string, args: readonly string[] = []): Promise<{ code: number | null; report: Report; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('node', [CLI, 'run', '-o', 'json', '-f', join(ROOT, 'e2e/pipelines', file), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      try {
-        resolve({ code, report: JSON.parse(stdout) as Report, stderr });
-      } catch {
-        reject(new Error(`no JSON report on stdout:\n${stdout}\nstderr:\n${stderr}`));
-      }
-    });
-  });
+async function pipodRun(file: string, args: readonly string[] = []): Promise<{ code: number | null; report: Report; stderr: string }> {
+  const { code, summary, stderr } = await pipodRunJson(['-f', join(ROOT, 'e2e/pipelines', file), ...args]);
+  return { code, report: summary, stderr };
 }
 
 const logOf = (r: Report, task: string): string => ((r.tasks[task]?.steps ?? []) as readonly ReportStep[]).flatMap((s) => s.logTail ?? []).join('\n');

@@ -3,44 +3,17 @@
  * pipeline from e2e/pipelines/ and asserts outcomes from the JSON summary,
  * then that nothing of the run is left behind.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '@pipod/plan';
-import { ROOT, containersNamed, ensureImages, podsNamed } from './helpers.ts';
+import { ROOT, containersNamed, ensureImages, pipodRunJson, podsNamed, type PipodRunJson } from './helpers.ts';
 
-const CLI = join(ROOT, 'packages/cli/bin/pipod.mjs');
 const RUN_ROOT = '/var/lib/pipod/runs';
 
-interface Outcome {
-  readonly code: number | null;
-  readonly summary: RunSummary;
-  readonly stderr: string;
-}
-
 /** Runs `pipod run -o json` on a pipeline file; `onStderr` sees progress as it comes (for cancelling). */
-function pipod(file: string, args: readonly string[] = [], onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('node', [CLI, 'run', '-o', 'json', '-f', join(ROOT, 'e2e/pipelines', file), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      onStderr?.(stderr, (sig) => p.kill(sig));
-    });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const lines = stdout.split('\n').filter((l) => l.trim() !== '');
-      if (lines.length !== 1) {
-        reject(new Error(`expected exactly one JSON line on stdout, got ${lines.length}:\n${stdout}\nstderr:\n${stderr}`));
-        return;
-      }
-      resolve({ code, summary: JSON.parse(lines[0] ?? '') as RunSummary, stderr });
-    });
-  });
-}
+const pipod = (file: string, args: readonly string[] = [], onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<PipodRunJson> =>
+  pipodRunJson(['-f', join(ROOT, 'e2e/pipelines', file), ...args], onStderr);
 
 /** Asserts that no pod, container or run directory of the pipeline's runs remains. */
 function expectNothingLeft(prefix: string): void {

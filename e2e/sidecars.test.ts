@@ -4,35 +4,15 @@
  * scripts/test-images.sh): task sidecars, a pipeline-level sidecar shared by
  * three tasks and finally, and a sidecar given by the PipelineRun (TEP-0126).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunSummary } from '@pipod/plan';
-import { ROOT, containersNamed, ensureImages, podsNamed } from './helpers.ts';
+import { ROOT, containersNamed, ensureImages, pipodRunJson, podsNamed, type PipodRunJson } from './helpers.ts';
 
-const CLI = join(ROOT, 'packages/cli/bin/pipod.mjs');
 const RUN_ROOT = '/var/lib/pipod/runs';
 
 /** Runs `pipod run -o json` on a file of e2e/pipelines/ and returns the summary and stderr. */
-function pipod(file: string, args: readonly string[] = []): Promise<{ code: number | null; summary: RunSummary; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('node', [CLI, 'run', '-o', 'json', '-f', join(ROOT, 'e2e/pipelines', file), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const lines = stdout.split('\n').filter((l) => l.trim() !== '');
-      if (lines.length !== 1) {
-        reject(new Error(`expected one JSON line on stdout, got ${lines.length}:\n${stdout}\nstderr:\n${stderr}`));
-        return;
-      }
-      resolve({ code, summary: JSON.parse(lines[0] ?? '') as RunSummary, stderr });
-    });
-  });
-}
+const pipod = (file: string, args: readonly string[] = []): Promise<PipodRunJson> => pipodRunJson(['-f', join(ROOT, 'e2e/pipelines', file), ...args]);
 
 function expectNothingLeft(prefix: string): void {
   expect(podsNamed(prefix)).toEqual([]);
